@@ -1,0 +1,20 @@
+"""/api/v1/: one router for every app's viewsets."""
+
+from rest_framework.routers import DefaultRouter
+
+from renkei.audit.api.views import AuditEntryViewSet
+from renkei.suppliers.api.views import (
+    CertificationViewSet,
+    ContactViewSet,
+    ContractViewSet,
+    SupplierViewSet,
+)
+
+router = DefaultRouter()
+router.register("suppliers", SupplierViewSet, basename="supplier")
+router.register("contacts", ContactViewSet, basename="contact")
+router.register("contracts", ContractViewSet, basename="contract")
+router.register("certifications", CertificationViewSet, basename="certification")
+router.register("audit-entries", AuditEntryViewSet, basename="auditentry")
+
+urlpatterns = router.urls

@@ -1,0 +1,74 @@
+"""The one restriction every buyer-owned queryset goes through: `Model.objects.for_user(user, action)`."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.apps import apps
+from django.db import models
+from django.db.models import Q
+
+from renkei.core.permissions import VIEW, staff_roles_allowing
+
+
+def member_organization_ids(user: Any, action: str) -> models.QuerySet:
+    """Organizations in which USER's role allows ACTION, as a subquery (no extra round trip)."""
+    membership = apps.get_model("accounts", "Membership")
+    return membership.objects.filter(
+        user=user, role__in=staff_roles_allowing(action)
+    ).values("organization_id")
+
+
+def contact_supplier_ids(user: Any) -> models.QuerySet:
+    """Suppliers for which USER is a contact with portal access, as a subquery."""
+    contact = apps.get_model("suppliers", "Contact")
+    return contact.objects.filter(user=user, portal_access=True).values("supplier_id")
+
+
+class OwnedQuerySet(models.QuerySet):
+    def for_user(self, user: Any, action: str = VIEW) -> OwnedQuerySet:
+        """Rows USER may perform ACTION on. Anonymous or inactive users get nothing.
+
+        Staff: rows of organizations where their role allows ACTION. Supplier contacts: rows
+        of their own supplier(s), for the actions the model grants suppliers.
+        """
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        model = self.model
+        condition = Q(**{f"{model.organization_path}__in": member_organization_ids(user, action)})
+        if model.supplier_path is not None and action in model.supplier_actions:
+            condition |= Q(**{f"{model.supplier_path}__in": contact_supplier_ids(user)})
+        return self.filter(condition)
+
+
+OwnedManager = models.Manager.from_queryset(OwnedQuerySet)
+
+
+class OwnedModel(models.Model):
+    """A buyer-owned record. Subclasses say how to reach the organization and the supplier."""
+
+    organization_path: ClassVar[str] = "organization"
+    # Path to the supplier whose contacts may act on the row; None: suppliers never see it.
+    supplier_path: ClassVar[str | None] = "supplier"
+    supplier_actions: ClassVar[frozenset[str]] = frozenset({VIEW})
+
+    objects = OwnedManager()
+
+    class Meta:
+        abstract = True
+
+    def owning_organization_id(self) -> int:
+        """The organization id, following organization_path (used by the audit trail)."""
+        target: Any = self
+        parts = self.organization_path.split("__")
+        for part in parts[:-1]:
+            target = getattr(target, part)
+        return getattr(target, f"{parts[-1]}_id")
+
+
+class TimestampedModel(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True

@@ -1,0 +1,189 @@
+"""Django settings for Renkei. Everything is read from RENKEI_* variables (docs/configuration.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+from renkei.env import envbool, envint, envlist, envstr, renkei_home, secret_key
+
+BASE_DIR = Path(__file__).resolve().parent
+RENKEI_HOME = renkei_home()
+
+DEBUG = envbool("RENKEI_DEBUG", False)
+SECRET_KEY = secret_key(RENKEI_HOME)
+ALLOWED_HOSTS = envlist("RENKEI_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = envlist("RENKEI_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_countries",
+    "django_tasks",
+    "django_tasks_db",
+    "renkei.core",
+    "renkei.accounts",
+    "renkei.suppliers",
+    "renkei.audit",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "renkei.urls"
+WSGI_APPLICATION = "renkei.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "renkei.core.context_processors.renkei",
+            ],
+        },
+    }
+]
+
+# SQLite under RENKEI_HOME is the embedded default; a postgres:// URL switches to PostgreSQL.
+DATABASE_URL = envstr("RENKEI_DATABASE_URL") or f"sqlite:///{RENKEI_HOME / 'renkei.sqlite3'}"
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("RENKEI_DB_CONN_MAX_AGE", 60))}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "ja"
+LANGUAGES = [("ja", _("Japanese")), ("en", _("English"))]
+# The merged catalog lives in renkei/locale; locale_parts/* hold catalogs of work in progress.
+LOCALE_PATHS = [BASE_DIR / "locale", *sorted((BASE_DIR / "locale_parts").glob("*"))]
+TIME_ZONE = envstr("RENKEI_TIME_ZONE", "Asia/Tokyo")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = RENKEI_HOME / "static"
+MEDIA_ROOT = RENKEI_HOME / "files"
+# Uploaded evidence is never served as public media: views check for_user before streaming it.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# Upload limits: a file over the limit is refused before it is parsed.
+RENKEI_MAX_UPLOAD_MB = envint("RENKEI_MAX_UPLOAD_MB", 20)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# Production hardening. RENKEI_HTTPS=1 is the production setting (docs/configuration.md);
+# the embedded demo serves plain HTTP on 127.0.0.1.
+RENKEI_HTTPS = envbool("RENKEI_HTTPS", False)
+SESSION_COOKIE_SECURE = RENKEI_HTTPS
+CSRF_COOKIE_SECURE = RENKEI_HTTPS
+SECURE_SSL_REDIRECT = RENKEI_HTTPS and envbool("RENKEI_SSL_REDIRECT", True)
+SECURE_HSTS_SECONDS = envint("RENKEI_HSTS_SECONDS", 31536000) if RENKEI_HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = RENKEI_HTTPS
+SECURE_HSTS_PRELOAD = RENKEI_HTTPS
+if envbool("RENKEI_BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = envint("RENKEI_SESSION_SECONDS", 8 * 3600)
+X_FRAME_OPTIONS = "DENY"
+
+EMAIL_HOST = envstr("RENKEI_EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("RENKEI_EMAIL_PORT", 25)
+EMAIL_HOST_USER = envstr("RENKEI_EMAIL_USER")
+EMAIL_HOST_PASSWORD = envstr("RENKEI_EMAIL_PASSWORD")
+EMAIL_USE_TLS = envbool("RENKEI_EMAIL_STARTTLS", False)
+EMAIL_USE_SSL = envbool("RENKEI_EMAIL_SSL", False)
+EMAIL_TIMEOUT = envint("RENKEI_EMAIL_TIMEOUT", 30)
+DEFAULT_FROM_EMAIL = envstr("RENKEI_EMAIL_FROM", "renkei@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_SUBJECT_PREFIX = "[Renkei] "
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["renkei.core.api.permissions.RoleActionPermission"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "renkei.core.api.pagination.Pagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_VERSIONING_CLASS": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Renkei API",
+    "DESCRIPTION": "Supply-chain cybersecurity risk management (連携). All data is restricted to what the "
+    "authenticated user may see.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
+    }
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": envstr("RENKEI_LOG_LEVEL", "WARNING")},
+    "loggers": {"renkei": {"level": envstr("RENKEI_LOG_LEVEL", "INFO")}},
+}

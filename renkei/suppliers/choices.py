@@ -1,0 +1,66 @@
+"""Fixed vocabularies of the supplier registry. Values are stable identifiers used by the API and imports."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Relationship(models.TextChoices):
+    SUPPLIER = "supplier", _("Supplier (取引先)")
+    CONTRACTOR = "contractor", _("Contractor (委託先)")
+    SUBCONTRACTOR = "subcontractor", _("Subcontractor (再委託先)")
+    GROUP = "group", _("Group company")
+    OVERSEAS_SUBSIDIARY = "overseas_subsidiary", _("Overseas subsidiary")
+
+
+class ChainType(models.TextChoices):
+    BUSINESS = "business", _("Business supply chain")
+    SOFTWARE = "software", _("Software supply chain")
+    SERVICE = "service", _("Service supply chain")
+
+
+class BusinessFunction(models.TextChoices):
+    PROCUREMENT = "procurement", _("Procurement (調達)")
+    PRODUCTION = "production", _("Production (生産)")
+    LOGISTICS = "logistics", _("Logistics (物流)")
+    SALES = "sales", _("Sales (販売)")
+    IT_OPERATIONS = "it_operations", _("IT operations")
+    DEVELOPMENT = "development", _("Software development")
+    CLOUD = "cloud", _("Cloud / SaaS")
+    MAINTENANCE = "maintenance", _("Equipment maintenance")
+    PROFESSIONAL = "professional", _("Professional services")
+    OTHER = "other", _("Other")
+
+
+class DataClass(models.TextChoices):
+    TECHNICAL = "technical", _("Technical information")
+    CUSTOMER = "customer", _("Customer information")
+    PERSONNEL = "personnel", _("Personnel information")
+    FINANCIAL = "financial", _("Financial information")
+    SALES_INFO = "sales_info", _("Sales information")
+    PRODUCTION_PLAN = "production_plan", _("Production plans")
+
+
+class AccessMethod(models.TextChoices):
+    SHARED_SYSTEM = "shared_system", _("Shared system")
+    VPN = "vpn", _("VPN")
+    REMOTE_DESKTOP = "remote_desktop", _("Remote desktop")
+    API = "api", _("API")
+    ONSITE = "onsite", _("On-site")
+
+
+class ReOutsourcing(models.TextChoices):
+    UNSPECIFIED = "unspecified", _("Not specified")
+    PROHIBITED = "prohibited", _("Prohibited")
+    WITH_APPROVAL = "with_approval", _("Allowed with prior approval")
+    ALLOWED = "allowed", _("Allowed")
+
+
+class CertificationKind(models.TextChoices):
+    PMARK = "pmark", _("Privacy Mark (Pマーク)")
+    ISMS = "isms", _("ISMS (ISO/IEC 27001)")
+    SOC2 = "soc2", _("SOC 2")
+    ISMAP = "ismap", _("ISMAP")
+    SECURITY_ACTION_1 = "security_action_1", _("SECURITY ACTION ★1")
+    SECURITY_ACTION_2 = "security_action_2", _("SECURITY ACTION ★2")
+    CS_MARK = "cs_mark", _("CS Mark (CSマーク)")
+    OTHER = "other", _("Other")
