@@ -5,9 +5,9 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Relationship(models.TextChoices):
-    SUPPLIER = "supplier", _("Supplier (取引先)")
-    CONTRACTOR = "contractor", _("Contractor (委託先)")
-    SUBCONTRACTOR = "subcontractor", _("Subcontractor (再委託先)")
+    SUPPLIER = "supplier", _("Supplier")
+    CONTRACTOR = "contractor", _("Contractor")
+    SUBCONTRACTOR = "subcontractor", _("Subcontractor")
     GROUP = "group", _("Group company")
     OVERSEAS_SUBSIDIARY = "overseas_subsidiary", _("Overseas subsidiary")
 
@@ -19,10 +19,10 @@ class ChainType(models.TextChoices):
 
 
 class BusinessFunction(models.TextChoices):
-    PROCUREMENT = "procurement", _("Procurement (調達)")
-    PRODUCTION = "production", _("Production (生産)")
-    LOGISTICS = "logistics", _("Logistics (物流)")
-    SALES = "sales", _("Sales (販売)")
+    PROCUREMENT = "procurement", _("Procurement")
+    PRODUCTION = "production", _("Production")
+    LOGISTICS = "logistics", _("Logistics")
+    SALES = "sales", _("Sales")
     IT_OPERATIONS = "it_operations", _("IT operations")
     DEVELOPMENT = "development", _("Software development")
     CLOUD = "cloud", _("Cloud / SaaS")
@@ -56,11 +56,11 @@ class ReOutsourcing(models.TextChoices):
 
 
 class CertificationKind(models.TextChoices):
-    PMARK = "pmark", _("Privacy Mark (Pマーク)")
+    PMARK = "pmark", _("Privacy Mark")
     ISMS = "isms", _("ISMS (ISO/IEC 27001)")
     SOC2 = "soc2", _("SOC 2")
     ISMAP = "ismap", _("ISMAP")
     SECURITY_ACTION_1 = "security_action_1", _("SECURITY ACTION ★1")
     SECURITY_ACTION_2 = "security_action_2", _("SECURITY ACTION ★2")
-    CS_MARK = "cs_mark", _("CS Mark (CSマーク)")
+    CS_MARK = "cs_mark", _("CS Mark")
     OTHER = "other", _("Other")

@@ -61,7 +61,7 @@ class Supplier(OwnedModel, TimestampedModel):
     )
     code = models.CharField(_("supplier code"), max_length=50)
     corporate_number = models.CharField(
-        _("corporate number (法人番号)"), max_length=13, blank=True,
+        _("corporate number"), max_length=13, blank=True,
         validators=[validate_corporate_number],
     )
     name = models.CharField(_("name"), max_length=200)

@@ -33,11 +33,11 @@ def validate_corporate_number(value: str) -> None:
         return
     if not _CORPORATE_NUMBER.match(value):
         raise ValidationError(
-            _("A corporate number (法人番号) has exactly 13 digits."), code="corporate_number_format"
+            _("A corporate number has exactly 13 digits."), code="corporate_number_format"
         )
     if int(value[0]) != corporate_number_check_digit(value[1:]):
         raise ValidationError(
-            _("The check digit of this corporate number (法人番号) is wrong: %(value)s"),
+            _("The check digit of this corporate number is wrong: %(value)s"),
             code="corporate_number_check_digit",
             params={"value": value},
         )

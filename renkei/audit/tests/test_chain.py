@@ -19,8 +19,13 @@ def trail(world):
 
 
 def raw(sql, params):
+    """Tamper as an attacker with database access would (bypassing the PostgreSQL trigger)."""
     with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute("SET LOCAL session_replication_role = replica")
         cur.execute(sql, params)
+        if connection.vendor == "postgresql":
+            cur.execute("SET LOCAL session_replication_role = origin")
 
 
 @pytest.mark.django_db
@@ -76,6 +81,16 @@ class TestAuditChain:
             entry.save()
         with pytest.raises(RuntimeError):
             entry.delete()
+
+    @pytest.mark.skipif(connection.vendor != "postgresql", reason="trigger is PostgreSQL-only")
+    def test_postgresql_refuses_update_and_delete(self, trail):
+        from django.db import DatabaseError, transaction
+
+        entry = AuditEntry.objects.first()
+        for sql in ("UPDATE audit_auditentry SET action = 'x' WHERE id = %s",
+                    "DELETE FROM audit_auditentry WHERE id = %s"):
+            with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cur:
+                cur.execute(sql, [entry.id])
 
     def test_chains_are_per_organization(self, trail):
         save_record(Actor.cli(trail.outsider), Supplier(organization=trail.other, code="X2", name="x"))
