@@ -1,7 +1,9 @@
 """/api/v1/: one router for every app's viewsets."""
 
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from renkei.accounts.api.views import MeView, OrganizationViewSet
 from renkei.audit.api.views import AuditEntryViewSet
 from renkei.suppliers.api.views import (
     CertificationViewSet,
@@ -11,10 +13,14 @@ from renkei.suppliers.api.views import (
 )
 
 router = DefaultRouter()
+router.register("organizations", OrganizationViewSet, basename="organization")
 router.register("suppliers", SupplierViewSet, basename="supplier")
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("contracts", ContractViewSet, basename="contract")
 router.register("certifications", CertificationViewSet, basename="certification")
 router.register("audit-entries", AuditEntryViewSet, basename="auditentry")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("me/", MeView.as_view(), name="api-me"),
+    *router.urls,
+]

@@ -42,10 +42,10 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "renkei.core.middleware.LanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -103,6 +103,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = RENKEI_HOME / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise scans it at start-up; collectstatic fills it
+STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = RENKEI_HOME / "files"
 # Uploaded evidence is never served as public media: views check for_user before streaming it.
 STORAGES = {

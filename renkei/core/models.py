@@ -72,3 +72,24 @@ class TimestampedModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class ScheduledRun(models.Model):
+    """One periodic job enqueued for one time slot (renkei.core.scheduling).
+
+    The unique constraint is the lock: every worker tries to insert the row for a due slot and
+    only the one whose insert succeeds enqueues the job, so a slot runs once across all workers.
+    """
+
+    name = models.CharField(max_length=100)
+    slot = models.DateTimeField()
+    enqueued_at = models.DateTimeField(auto_now_add=True)
+    task_result_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["name", "slot"], name="scheduled_run_unique_slot")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.slot.isoformat()}"

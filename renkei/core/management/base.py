@@ -1,0 +1,67 @@
+"""RenkeiCommand: the shared shape of `renkei <area> <action>` commands.
+
+A command subclass declares actions (sub-commands) and returns plain data from them. With
+--json the data is written as one JSON document on stdout; without it the command prints
+human text. Errors go to stderr with a non-zero exit through CommandError.
+"""
+
+from __future__ import annotations
+
+import json
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+
+class RenkeiCommand(BaseCommand):
+    """Base for product commands with a --json switch.
+
+    Subclasses implement `add_actions(subparsers)` to declare sub-commands (each parser gets
+    --json added automatically) and `run(action, **options)` returning the data to print.
+    `render_text(action, data)` turns the data into human text.
+    """
+
+    json_output: bool = False
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        subparsers = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+        # CommandParser raises CommandError instead of exiting when called from call_command.
+        subparsers._parser_class = CommandParser  # type: ignore[attr-defined]
+        self.add_actions(subparsers)
+        for sub in subparsers.choices.values():
+            self.add_json_flag(sub)
+
+    @staticmethod
+    def add_json_flag(parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--json", action="store_true", dest="json", help="Write one JSON document on stdout."
+        )
+
+    def add_actions(self, subparsers: Any) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        self.json_output = bool(options.get("json"))
+        action = options.pop("action")
+        data = self.run(action, **options)
+        if self.json_output:
+            self.write_json(data)
+        else:
+            text = self.render_text(action, data)
+            if text:
+                self.stdout.write(text)
+
+    def run(self, action: str, **options: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def render_text(self, action: str, data: Any) -> str:
+        return json.dumps(data, ensure_ascii=False, indent=2, default=str)
+
+    def write_json(self, data: Any) -> None:
+        self.stdout.write(json.dumps(data, ensure_ascii=False, default=str))
+
+
+def fail(message: str) -> CommandError:
+    """A CommandError to raise: printed on stderr, exit status 1."""
+    return CommandError(message)

@@ -1,0 +1,206 @@
+"""End to end: the demo data served by `renkei serve`, driven in headless Chromium.
+
+Runs the real commands in subprocesses against a throwaway RENKEI_HOME (SQLite), so it uses
+no Django test database. Screenshots go to test-artifacts/ for people to look at.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+RENKEI = [sys.executable, "-m", "renkei"]
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_up(url, process, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"renkei serve exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - local URL
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"renkei serve did not answer at {url}")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed")
+    home = tmp_path_factory.mktemp("renkei-home")
+    env = {**os.environ, "RENKEI_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+    env.pop("RENKEI_DATABASE_URL", None)  # the demo always gets its own SQLite database
+    run = {"env": env, "cwd": ROOT, "capture_output": True, "text": True, "timeout": 300}
+    subprocess.run([*RENKEI, "migrate", "-v", "0"], check=True, **run)
+    made = subprocess.run([*RENKEI, "demo", "--no-serve", "--json"], check=True, **run)
+    data = json.loads(made.stdout[made.stdout.index("{"):])
+    port = free_port()
+    log = (home / "serve.log").open("w")
+    server = subprocess.Popen(
+        [*RENKEI, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{base}/accounts/login/", server)
+        yield {"base": base, "logins": data["logins"]}
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def login_of(demo, role):
+    return next(login for login in demo["logins"] if login["role"] == role)
+
+
+def log_in(page, base, login):
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=username]", login["username"])
+    page.fill("input[name=password]", login["password"])
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def shot(page, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def row_codes(page):
+    return page.locator("#supplier-table tbody tr td:first-child").all_inner_texts()
+
+
+def test_admin_filters_edits_and_sees_history_then_switches_to_english(demo, browser):
+    base = demo["base"]
+    contact = login_of(demo, "supplier")
+    context = browser.new_context(viewport=DESKTOP, locale="ja-JP")
+    page = context.new_page()
+    try:
+        log_in(page, base, login_of(demo, "admin"))
+        assert page.locator("h1").inner_text() == "ダッシュボード"
+        shot(page, "desktop-dashboard")
+
+        page.click("nav.main-nav >> text=取引先台帳")
+        total = len(row_codes(page))
+        assert total > 1
+        shot(page, "desktop-list")
+
+        page.click("summary")
+        page.check("input[name=relationship][value=contractor]")
+        with page.expect_navigation():
+            page.click("details button[type=submit]")
+        relationships = page.locator("#supplier-table tbody tr td:nth-child(3)").all_inner_texts()
+        assert relationships and set(relationships) == {"委託先"}
+        assert len(relationships) < total
+        shot(page, "desktop-list-filtered")
+
+        page.goto(f"{base}/suppliers/?q={contact['supplier']}")
+        assert row_codes(page) == [contact["supplier"]]
+        page.click(f"#supplier-table >> text={contact['supplier']}")
+        page.wait_for_selector("ul.tabs")
+        detail_url = page.url.split("?")[0]
+        shot(page, "desktop-supplier")
+
+        note = f"ブラウザ試験で更新 {int(time.time())}"
+        page.click("main .actions >> text=編集")
+        page.fill("textarea[name=notes]", note)
+        page.click("form.card button[type=submit]")
+        page.wait_for_url(detail_url)
+        assert "変更を保存しました" in page.locator(".messages").inner_text()
+        assert note in page.locator("dl.props").inner_text()
+
+        page.click("ul.tabs >> [data-tab=history]")
+        first_entry = page.locator("table.history > tbody > tr").first
+        assert note in first_entry.inner_text()
+        assert "admin" in first_entry.inner_text() or "127.0.0.1" in first_entry.inner_text()
+        shot(page, "desktop-history")
+
+        with page.expect_navigation():
+            page.click("form.lang-switch button[value=en]")
+        assert page.locator("html").get_attribute("lang") == "en"
+        assert "Supplier registry" in page.locator("nav.main-nav").inner_text()
+        assert "History" in page.locator("ul.tabs").inner_text()
+        shot(page, "desktop-history-english")
+    finally:
+        context.close()
+
+
+def test_pages_fit_a_phone(demo, browser):
+    base = demo["base"]
+    context = browser.new_context(viewport=PHONE, locale="ja-JP", is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        log_in(page, base, login_of(demo, "analyst"))
+        shot(page, "phone-dashboard")
+        page.goto(f"{base}/suppliers/")
+        assert len(row_codes(page)) > 1
+        # The page itself never scrolls sideways; only the table's own wrapper does.
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"] + 1
+        shot(page, "phone-list")
+        page.locator("#supplier-table tbody tr a").first.click()
+        page.wait_for_selector("ul.tabs")
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
+        shot(page, "phone-supplier")
+    finally:
+        context.close()
+
+
+def test_supplier_contact_sees_only_its_supplier(demo, browser):
+    base = demo["base"]
+    contact = login_of(demo, "supplier")
+    context = browser.new_context(viewport=DESKTOP, locale="ja-JP")
+    page = context.new_page()
+    try:
+        log_in(page, base, contact)
+        assert "取引先担当者" in page.locator(".user-menu").inner_text()
+        shot(page, "desktop-supplier-contact-dashboard")
+        page.goto(f"{base}/suppliers/")
+        assert row_codes(page) == [contact["supplier"]]
+        page.locator("#supplier-table tbody tr a").first.click()
+        page.wait_for_selector("ul.tabs")
+        assert page.locator("[data-tab=history]").count() == 0
+        shot(page, "desktop-supplier-contact-page")
+    finally:
+        context.close()
