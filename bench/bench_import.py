@@ -43,14 +43,18 @@ def main() -> None:
     actor = Actor.system("bench")
     print(f"database: {db}; CSV of {args.rows} rows, {len(data) / 1e6:.1f} MB")
     overall_ok = True
-    for label, dry_run in (("dry run", True), ("import (create)", False),
-                           ("same file again", False)):
+    for label, dry_run in (
+        ("dry run", True),
+        ("import (create)", False),
+        ("same file again", False),
+    ):
         started = time.perf_counter()
-        result = import_suppliers(target, io.BytesIO(data), "suppliers.csv", actor,
-                                  dry_run=dry_run)
+        result = import_suppliers(target, io.BytesIO(data), "suppliers.csv", actor, dry_run=dry_run)
         elapsed = time.perf_counter() - started
-        summary = (f"created {result.created}, updated {result.updated}, "
-                   f"unchanged {result.unchanged}, errors {len(result.errors)}")
+        summary = (
+            f"created {result.created}, updated {result.updated}, "
+            f"unchanged {result.unchanged}, errors {len(result.errors)}"
+        )
         print(f"{label:<18} {elapsed:>7.2f} s   {summary}")
         if result.errors:
             overall_ok = False

@@ -65,8 +65,10 @@ def main() -> None:
                 response = client.get(url)
                 samples.append(time.perf_counter() - t0)
         median, p95 = summary_ms(samples)
-        print(f"{label:<24} {response.status_code:>6} {median:>10.1f} {p95:>8.1f} "
-              f"{len(queries):>8}  {url}")
+        print(
+            f"{label:<24} {response.status_code:>6} {median:>10.1f} {p95:>8.1f} "
+            f"{len(queries):>8}  {url}"
+        )
         if median >= TARGET_MS or response.status_code != 200:
             slow.append(label)
     if slow:

@@ -7,7 +7,7 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
-from renkei.env import envbool, envint, envlist, envstr, renkei_home, secret_key
+from renkei.env import ConfigError, envbool, envint, envlist, envstr, renkei_home, secret_key
 
 BASE_DIR = Path(__file__).resolve().parent
 RENKEI_HOME = renkei_home()
@@ -72,7 +72,11 @@ TEMPLATES = [
 
 # SQLite under RENKEI_HOME is the embedded default; a postgres:// URL switches to PostgreSQL.
 DATABASE_URL = envstr("RENKEI_DATABASE_URL") or f"sqlite:///{RENKEI_HOME / 'renkei.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("RENKEI_DB_CONN_MAX_AGE", 60))}
+DATABASES = {
+    "default": dj_database_url.parse(
+        DATABASE_URL, conn_max_age=envint("RENKEI_DB_CONN_MAX_AGE", 60)
+    )
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
@@ -88,15 +92,17 @@ LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
 LANGUAGE_CODE = "ja"
 LANGUAGES = [("ja", _("Japanese")), ("en", _("English"))]
-# The merged catalog lives in renkei/locale; locale_parts/* hold catalogs of work in progress.
-LOCALE_PATHS = [BASE_DIR / "locale", *sorted((BASE_DIR / "locale_parts").glob("*"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = envstr("RENKEI_TIME_ZONE", "Asia/Tokyo")
 USE_I18N = True
 USE_TZ = True
@@ -146,6 +152,10 @@ EMAIL_TIMEOUT = envint("RENKEI_EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = envstr("RENKEI_EMAIL_FROM", "renkei@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_SUBJECT_PREFIX = "[Renkei] "
+# Absolute links in e-mails (invitations, password reset) start with this address.
+RENKEI_BASE_URL = envstr("RENKEI_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Invitation and password-reset links stay valid this many days (until used).
+PASSWORD_RESET_TIMEOUT = envint("RENKEI_INVITATION_DAYS", 7) * 24 * 3600
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -181,11 +191,16 @@ TASKS = {
     }
 }
 
+_LOG_LEVEL = envstr("RENKEI_LOG_LEVEL").strip().upper()
+if _LOG_LEVEL not in ("", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+    raise ConfigError(
+        f"RENKEI_LOG_LEVEL={_LOG_LEVEL!r}: expected DEBUG, INFO, WARNING, ERROR or CRITICAL"
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": envstr("RENKEI_LOG_LEVEL", "WARNING")},
-    "loggers": {"renkei": {"level": envstr("RENKEI_LOG_LEVEL", "INFO")}},
+    "root": {"handlers": ["console"], "level": _LOG_LEVEL or "WARNING"},
+    "loggers": {"renkei": {"level": _LOG_LEVEL or "INFO"}},
 }

@@ -31,7 +31,9 @@ step() {  # step NAME COMMAND...: run, log, remember the outcome
     "$@" 2>&1 | tee "$log"
     local status=${PIPESTATUS[0]}
     local summary
-    summary="$(grep -E '^=+ .*(passed|failed|error|skipped|no tests ran).* =+$' "$log" | tail -1)"
+    # pytest's last line: "12 passed, 1 skipped in 3.2s" (-q) or "=== 12 passed ... ===".
+    summary="$(grep -E '^(=+ )?[0-9]+ (passed|failed|errors?|skipped|deselected)|no tests ran' "$log" \
+        | tail -1)"
     if [ -n "$summary" ]; then
         summaries+=("$name: $summary")
     fi
@@ -94,8 +96,22 @@ echo "=== summary ==="
 for line in "${summaries[@]}"; do
     echo "$line"
 done
+# One closing line over every pytest run, in the plain "N passed, N failed" form.
+total_passed=0
+total_failed=0
+for line in "${summaries[@]}"; do
+    for n in $(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '^[0-9]+'); do
+        total_passed=$((total_passed + n))
+    done
+    for n in $(grep -oE '[0-9]+ (failed|errors?)' <<<"$line" | grep -oE '^[0-9]+'); do
+        total_failed=$((total_failed + n))
+    done
+done
 if [ ${#failed[@]} -gt 0 ]; then
     echo "FAILED: ${failed[*]}"
+    [ "$total_failed" -gt 0 ] || total_failed=${#failed[@]}
+    echo "$total_passed passed, $total_failed failed"
     exit 1
 fi
 echo "All checks passed."
+echo "$total_passed passed, $total_failed failed"

@@ -1,15 +1,28 @@
-"""Sign-in pages and "my account", where a user manages the token for the REST API."""
+"""Sign-in pages, "my account" (the REST API token), password reset and supplier-contact
+invitations (renkei.accounts.services)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.authtoken.models import Token
+
+from renkei.accounts.services import InvitationError, invite_contact, revoke_portal_access
+from renkei.audit.services import Actor
+from renkei.core.access import SupplierAccess, get_for_user_or_404
+from renkei.core.permissions import CHANGE, VIEW
+from renkei.suppliers.models import Contact
 
 
 @login_required
@@ -27,3 +40,90 @@ def account(request: HttpRequest) -> HttpResponse:
         return redirect("account")
     token = Token.objects.filter(user=request.user).first()
     return render(request, "registration/account.html", {"token": token})
+
+
+# --- Supplier-contact invitations -------------------------------------------------------------
+
+
+def _contact_for_staff(request: HttpRequest, pk: int) -> Contact:
+    """The contact, if the user is staff allowed to change its supplier.
+
+    404 for a contact the user cannot see; 403 for one it sees but may not manage (auditors,
+    and supplier contacts, who may edit their own supplier's contacts but not give logins).
+    """
+    contact = get_for_user_or_404(
+        Contact.objects.select_related("supplier__organization", "user"), request.user, VIEW,
+        pk=pk,
+    )
+    if CHANGE not in SupplierAccess.of(request.user, contact.supplier).staff_actions:
+        raise PermissionDenied
+    return contact
+
+
+def _contacts_tab(contact: Contact) -> str:
+    return f"{reverse('suppliers:detail', args=[contact.supplier_id])}?tab=contacts"
+
+
+@login_required
+@require_POST
+def contact_invite(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = _contact_for_staff(request, pk)
+    resend = contact.user_id is not None and contact.portal_access
+    try:
+        invitation = invite_contact(Actor.from_request(request), contact)
+    except InvitationError as exc:
+        messages.error(request, str(exc))
+        return redirect(_contacts_tab(contact))
+    names = {"name": contact.name, "email": invitation.user.email or contact.email}
+    if not invitation.sent:
+        messages.warning(
+            request,
+            _("%(name)s now has portal access, but the invitation e-mail could not be sent. "
+              "Try re-sending it later.") % names,
+        )
+    elif resend:
+        messages.success(request, _("The invitation was sent again to %(email)s.") % names)
+    else:
+        messages.success(request, _("%(name)s was invited; an e-mail went to %(email)s.") % names)
+    return redirect(_contacts_tab(contact))
+
+
+@login_required
+@require_POST
+def contact_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = _contact_for_staff(request, pk)
+    revoke_portal_access(Actor.from_request(request), contact)
+    messages.success(
+        request, _("%(name)s can no longer use the supplier portal.") % {"name": contact.name}
+    )
+    return redirect(_contacts_tab(contact))
+
+
+class InvitationAcceptView(auth_views.PasswordResetConfirmView):
+    """The invitation link: choose a password, then go straight to the dashboard."""
+
+    template_name = "accounts/invitation_accept.html"
+    post_reset_login = True
+    success_url = reverse_lazy("dashboard")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        messages.success(self.request, _("Your password was set. Welcome to Renkei."))
+        return response
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset with our templates; the link starts with RENKEI_BASE_URL, never with the
+    Host header of the request. The page reads the same whether the address exists or not."""
+
+    email_template_name = "registration/password_reset_email.txt"
+    html_email_template_name = "registration/password_reset_email.html"
+    subject_template_name = "registration/password_reset_subject.txt"
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        self.extra_email_context = {
+            "base_url": settings.RENKEI_BASE_URL,
+            "subject_prefix": settings.EMAIL_SUBJECT_PREFIX,
+            "expiry_days": settings.PASSWORD_RESET_TIMEOUT // (24 * 3600),
+        }
+        return super().form_valid(form)

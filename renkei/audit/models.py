@@ -20,6 +20,9 @@ class AuditChain(models.Model):
     last_sequence = models.PositiveBigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="")
 
+    def __str__(self) -> str:
+        return f"chain of organization {self.organization_id} at {self.last_sequence}"
+
 
 class AuditEntry(OwnedModel):
     class Action(models.TextChoices):
@@ -53,7 +56,9 @@ class AuditEntry(OwnedModel):
     class Meta:
         ordering = ["organization", "sequence"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "sequence"], name="audit_unique_sequence")
+            models.UniqueConstraint(
+                fields=["organization", "sequence"], name="audit_unique_sequence"
+            )
         ]
         indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object")]
         verbose_name = _("audit entry")

@@ -182,7 +182,11 @@ class Problem:
     problem: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"organization": self.organization, "sequence": self.sequence, "problem": self.problem}
+        return {
+            "organization": self.organization,
+            "sequence": self.sequence,
+            "problem": self.problem,
+        }
 
 
 def verify(organization_ids: Iterable[int] | None = None) -> tuple[int, list[Problem]]:
@@ -212,7 +216,9 @@ def verify(organization_ids: Iterable[int] | None = None) -> tuple[int, list[Pro
                     Problem(org, entry.sequence, f"sequence gap: expected {expected_sequence}")
                 )
             if entry.previous_hash != previous:
-                problems.append(Problem(org, entry.sequence, "link to the previous entry is broken"))
+                problems.append(
+                    Problem(org, entry.sequence, "link to the previous entry is broken")
+                )
             if entry_hash(entry) != entry.hash:
                 problems.append(Problem(org, entry.sequence, "content does not match its hash"))
             expected_sequence = entry.sequence + 1
@@ -220,7 +226,8 @@ def verify(organization_ids: Iterable[int] | None = None) -> tuple[int, list[Pro
         if expected_sequence - 1 != head.last_sequence or previous != head.last_hash:
             problems.append(
                 Problem(
-                    head.organization_id, head.last_sequence,
+                    head.organization_id,
+                    head.last_sequence,
                     "entries are missing at the end of the chain",
                 )
             )

@@ -56,7 +56,8 @@ class ChoiceListField(models.CharField):
         for item in value or []:
             if item not in allowed:
                 raise exceptions.ValidationError(
-                    self.error_messages["invalid_choice"], code="invalid_choice",
+                    self.error_messages["invalid_choice"],
+                    code="invalid_choice",
                     params={"value": item},
                 )
         if not self.blank and not value:

@@ -14,9 +14,9 @@ from renkei.core.permissions import VIEW, staff_roles_allowing
 def member_organization_ids(user: Any, action: str) -> models.QuerySet:
     """Organizations in which USER's role allows ACTION, as a subquery (no extra round trip)."""
     membership = apps.get_model("accounts", "Membership")
-    return membership.objects.filter(
-        user=user, role__in=staff_roles_allowing(action)
-    ).values("organization_id")
+    return membership.objects.filter(user=user, role__in=staff_roles_allowing(action)).values(
+        "organization_id"
+    )
 
 
 def contact_supplier_ids(user: Any) -> models.QuerySet:

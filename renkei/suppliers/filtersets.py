@@ -38,17 +38,27 @@ class CertificationStatus:
 
 class SupplierFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", label=_("Search"))
-    organization = django_filters.NumberFilter(field_name="organization_id", label=_("Organization"))
+    organization = django_filters.NumberFilter(
+        field_name="organization_id", label=_("Organization")
+    )
     country = django_filters.ChoiceFilter(choices=lambda: list(countries), label=_("Country"))
-    relationship = django_filters.MultipleChoiceFilter(choices=Relationship.choices, label=_("Relationship"))
-    chain_type = django_filters.MultipleChoiceFilter(choices=ChainType.choices, label=_("Supply-chain type"))
+    relationship = django_filters.MultipleChoiceFilter(
+        choices=Relationship.choices, label=_("Relationship")
+    )
+    chain_type = django_filters.MultipleChoiceFilter(
+        choices=ChainType.choices, label=_("Supply-chain type")
+    )
     business_function = django_filters.MultipleChoiceFilter(
         choices=BusinessFunction.choices, label=_("Business function")
     )
     tier = django_filters.NumberFilter(label=_("Tier"))
-    subcontracted_by = django_filters.NumberFilter(field_name="subcontracted_by_id", label=_("Subcontracted by"))
+    subcontracted_by = django_filters.NumberFilter(
+        field_name="subcontracted_by_id", label=_("Subcontracted by")
+    )
     personal_info_min = django_filters.NumberFilter(
-        field_name="personal_info_records", lookup_expr="gte", label=_("Personal information records at least")
+        field_name="personal_info_records",
+        lookup_expr="gte",
+        label=_("Personal information records at least"),
     )
     data_class = django_filters.ChoiceFilter(
         choices=DataClass.choices, method="filter_data_class", label=_("Confidential information")
@@ -56,14 +66,16 @@ class SupplierFilterSet(django_filters.FilterSet):
     export_controlled = django_filters.BooleanFilter(label=_("Export-controlled technology"))
     access = django_filters.ChoiceFilter(
         choices=[(NO_ACCESS, _("No access")), *AccessMethod.choices],
-        method="filter_access", label=_("Access to our systems"),
+        method="filter_access",
+        label=_("Access to our systems"),
     )
     tag = django_filters.CharFilter(field_name="tags__name", label=_("Tag"), distinct=True)
     certification = django_filters.ChoiceFilter(
         choices=CertificationKind.choices, method="filter_certification", label=_("Certification")
     )
     certification_status = django_filters.ChoiceFilter(
-        choices=CertificationStatus.CHOICES, method="filter_certification_status",
+        choices=CertificationStatus.CHOICES,
+        method="filter_certification_status",
         label=_("Certification status"),
     )
     ordering = django_filters.OrderingFilter(
@@ -86,7 +98,9 @@ class SupplierFilterSet(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(
-            Q(name__icontains=value) | Q(name_kana__icontains=value) | Q(code__icontains=value)
+            Q(name__icontains=value)
+            | Q(name_kana__icontains=value)
+            | Q(code__icontains=value)
             | Q(corporate_number=value)
         )
 
@@ -111,5 +125,9 @@ class SupplierFilterSet(django_filters.FilterSet):
         if value == CertificationStatus.EXPIRED:
             return queryset.filter(Exists(certs.filter(expires_on__lt=today)))
         if value == CertificationStatus.EXPIRING:
-            return queryset.filter(Exists(certs.filter(expires_on__gte=today, expires_on__lte=soon)))
-        return queryset.filter(Exists(certs.filter(Q(expires_on__gt=soon) | Q(expires_on__isnull=True))))
+            return queryset.filter(
+                Exists(certs.filter(expires_on__gte=today, expires_on__lte=soon))
+            )
+        return queryset.filter(
+            Exists(certs.filter(Q(expires_on__gt=soon) | Q(expires_on__isnull=True)))
+        )

@@ -1,4 +1,4 @@
-"""The supplier registry (取引先台帳): suppliers of every tier, their contacts, contracts and certifications."""
+"""The supplier registry (取引先台帳): suppliers of every tier, contacts, contracts, certifications."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ from renkei.suppliers.choices import (
     CertificationKind,
     ChainType,
     DataClass,
-    ReOutsourcing,
     Relationship,
+    ReOutsourcing,
 )
 from renkei.suppliers.validators import (
     normalize_digits,
@@ -56,19 +56,26 @@ class Tag(OwnedModel):
 
 class Supplier(OwnedModel, TimestampedModel):
     organization = models.ForeignKey(
-        "accounts.Organization", on_delete=models.PROTECT, related_name="suppliers",
+        "accounts.Organization",
+        on_delete=models.PROTECT,
+        related_name="suppliers",
         verbose_name=_("organization"),
     )
     code = models.CharField(_("supplier code"), max_length=50)
     corporate_number = models.CharField(
-        _("corporate number"), max_length=13, blank=True,
+        _("corporate number"),
+        max_length=13,
+        blank=True,
         validators=[validate_corporate_number],
     )
     name = models.CharField(_("name"), max_length=200)
     name_kana = models.CharField(_("name (kana)"), max_length=200, blank=True)
     country = CountryField(_("country"), default="JP")
     relationship = models.CharField(
-        _("relationship"), max_length=32, choices=Relationship.choices, default=Relationship.SUPPLIER
+        _("relationship"),
+        max_length=32,
+        choices=Relationship.choices,
+        default=Relationship.SUPPLIER,
     )
     chain_type = models.CharField(
         _("supply-chain type"), max_length=16, choices=ChainType.choices, default=ChainType.BUSINESS
@@ -77,21 +84,29 @@ class Supplier(OwnedModel, TimestampedModel):
         _("tier"), default=1, validators=[MinValueValidator(1), MaxValueValidator(MAX_TIER)]
     )
     subcontracted_by = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="subcontractors",
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="subcontractors",
         verbose_name=_("subcontracted by"),
     )
     business_function = models.CharField(
-        _("business function"), max_length=32, choices=BusinessFunction.choices,
+        _("business function"),
+        max_length=32,
+        choices=BusinessFunction.choices,
         default=BusinessFunction.PROCUREMENT,
     )
     personal_info_records = models.PositiveIntegerField(
-        _("personal information records"), default=0,
+        _("personal information records"),
+        default=0,
         help_text=_("Approximate number of people whose personal information the supplier holds."),
     )
     data_classes = ChoiceListField(_("confidential information handled"), choices=DataClass.choices)
     export_controlled = models.BooleanField(_("export-controlled technology"), default=False)
     access_methods = ChoiceListField(
-        _("access to our systems"), choices=AccessMethod.choices,
+        _("access to our systems"),
+        choices=AccessMethod.choices,
         help_text=_("Leave empty when the supplier has no access."),
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="suppliers", verbose_name=_("tags"))
@@ -101,7 +116,10 @@ class Supplier(OwnedModel, TimestampedModel):
     supplier_actions: ClassVar[frozenset[str]] = frozenset({VIEW, CHANGE})
     # What a supplier contact may edit about its own company; the rest is the buyer's judgement.
     SUPPLIER_EDITABLE_FIELDS: ClassVar[tuple[str, ...]] = (
-        "name", "name_kana", "corporate_number", "country",
+        "name",
+        "name_kana",
+        "corporate_number",
+        "country",
     )
 
     class Meta:
@@ -109,7 +127,8 @@ class Supplier(OwnedModel, TimestampedModel):
         constraints = [
             models.UniqueConstraint(fields=["organization", "code"], name="supplier_unique_code"),
             models.UniqueConstraint(
-                fields=["organization", "corporate_number"], name="supplier_unique_corporate_number",
+                fields=["organization", "corporate_number"],
+                name="supplier_unique_corporate_number",
                 condition=~models.Q(corporate_number=""),
             ),
         ]
@@ -133,7 +152,9 @@ class Supplier(OwnedModel, TimestampedModel):
         if parent is None:
             return
         if parent.organization_id != self.organization_id:
-            raise ValidationError({"subcontracted_by": _("The subcontracting supplier was not found.")})
+            raise ValidationError(
+                {"subcontracted_by": _("The subcontracting supplier was not found.")}
+            )
         # Walk up the chain: a supplier may not (indirectly) subcontract itself.
         seen = {self.pk} if self.pk else set()
         node: Supplier | None = parent
@@ -146,8 +167,10 @@ class Supplier(OwnedModel, TimestampedModel):
             node = node.subcontracted_by
         if self.tier != parent.tier + 1:
             raise ValidationError(
-                {"tier": _("A subcontractor of a tier-%(parent)d supplier is tier %(tier)d.")
-                 % {"parent": parent.tier, "tier": parent.tier + 1}}
+                {
+                    "tier": _("A subcontractor of a tier-%(parent)d supplier is tier %(tier)d.")
+                    % {"parent": parent.tier, "tier": parent.tier + 1}
+                }
             )
 
 
@@ -162,8 +185,12 @@ class Contact(OwnedModel, TimestampedModel):
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     is_primary = models.BooleanField(_("primary contact"), default=False)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="supplier_contacts", verbose_name=_("login user"),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="supplier_contacts",
+        verbose_name=_("login user"),
     )
     portal_access = models.BooleanField(_("portal access"), default=False)
     notes = models.TextField(_("notes"), blank=True)
@@ -189,11 +216,15 @@ class Contract(OwnedModel, TimestampedModel):
     has_nda = models.BooleanField(_("NDA"), default=False)
     has_security_clause = models.BooleanField(_("security clauses"), default=False)
     re_outsourcing = models.CharField(
-        _("re-outsourcing"), max_length=16, choices=ReOutsourcing.choices,
+        _("re-outsourcing"),
+        max_length=16,
+        choices=ReOutsourcing.choices,
         default=ReOutsourcing.UNSPECIFIED,
     )
     has_audit_right = models.BooleanField(_("audit right"), default=False)
-    has_incident_notification = models.BooleanField(_("incident-notification clause"), default=False)
+    has_incident_notification = models.BooleanField(
+        _("incident-notification clause"), default=False
+    )
     notes = models.TextField(_("notes"), blank=True)
 
     organization_path: ClassVar[str] = "supplier__organization"
@@ -220,7 +251,9 @@ class Certification(OwnedModel, TimestampedModel):
     scope = models.TextField(_("scope"), blank=True)
     issued_on = models.DateField(_("issued on"), null=True, blank=True)
     expires_on = models.DateField(_("expires on"), null=True, blank=True)
-    evidence = models.FileField(_("evidence file"), upload_to=evidence_path, blank=True, max_length=300)
+    evidence = models.FileField(
+        _("evidence file"), upload_to=evidence_path, blank=True, max_length=300
+    )
     notes = models.TextField(_("notes"), blank=True)
 
     organization_path: ClassVar[str] = "supplier__organization"

@@ -27,8 +27,13 @@ def normalize_tag_names(names: Iterable[str]) -> list[str]:
 
 def set_tags(supplier: Supplier, names: Iterable[str]) -> None:
     wanted = normalize_tag_names(names)
-    existing = {t.name: t for t in Tag.objects.filter(organization=supplier.organization_id, name__in=wanted)}
-    missing = [Tag(organization_id=supplier.organization_id, name=n) for n in wanted if n not in existing]
+    existing = {
+        t.name: t
+        for t in Tag.objects.filter(organization=supplier.organization_id, name__in=wanted)
+    }
+    missing = [
+        Tag(organization_id=supplier.organization_id, name=n) for n in wanted if n not in existing
+    ]
     for tag in missing:
         tag.save()
         existing[tag.name] = tag
@@ -58,7 +63,11 @@ def delete_record(actor: Actor, instance: models.Model) -> None:
         before = _snapshot_with_tags(instance)
         if isinstance(instance, Supplier):
             # Children of a supplier disappear with it; each leaves its own entry.
-            for related in (*instance.contacts.all(), *instance.contracts.all(), *instance.certifications.all()):
+            for related in (
+                *instance.contacts.all(),
+                *instance.contracts.all(),
+                *instance.certifications.all(),
+            ):
                 record(actor, AuditEntry.Action.DELETE, related, snapshot(related), None)
         record(actor, AuditEntry.Action.DELETE, instance, before, None)
         instance.delete()

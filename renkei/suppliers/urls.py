@@ -15,5 +15,7 @@ urlpatterns = [
     path("<int:pk>/<str:kind>/new/", views.child_create, name="child-create"),
     path("<int:pk>/<str:kind>/<int:child_pk>/edit/", views.child_edit, name="child-edit"),
     path("<int:pk>/<str:kind>/<int:child_pk>/delete/", views.child_delete, name="child-delete"),
-    path("<int:pk>/certifications/<int:child_pk>/evidence/", views.evidence_download, name="evidence"),
+    path(
+        "<int:pk>/certifications/<int:child_pk>/evidence/", views.evidence_download, name="evidence"
+    ),
 ]

@@ -229,7 +229,8 @@ def _tab_context(request: HttpRequest, tab: str, supplier: Supplier) -> dict[str
             "access_labels": [access_labels.get(v, v) for v in supplier.access_methods],
         }
     if tab == "contacts":
-        return {"rows": Contact.objects.for_user(user, VIEW).filter(supplier=supplier)}
+        contacts = Contact.objects.for_user(user, VIEW).filter(supplier=supplier)
+        return {"rows": contacts.select_related("user")}
     if tab == "contracts":
         return {"rows": Contract.objects.for_user(user, VIEW).filter(supplier=supplier)}
     if tab == "certifications":

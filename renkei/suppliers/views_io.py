@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from renkei.accounts.models import Organization
 from renkei.audit.services import Actor
+from renkei.core.models import member_organization_ids
 from renkei.core.permissions import ADD, VIEW
 from renkei.suppliers.filtersets import SupplierFilterSet
 from renkei.suppliers.io.columns import describe_columns
@@ -99,7 +100,12 @@ def _too_large(request: HttpRequest) -> ImportResult | None:
 def export(request: HttpRequest, fmt: str) -> HttpResponse:
     if fmt not in CONTENT_TYPES:
         raise Http404
-    suppliers = Supplier.objects.for_user(request.user, VIEW)
+    # The registry file is the buyer's working copy, internal notes included: staff only, and
+    # only the organizations where the user is staff (not suppliers it is a contact of).
+    staff_orgs = member_organization_ids(request.user, VIEW)
+    if not staff_orgs.exists():
+        raise PermissionDenied
+    suppliers = Supplier.objects.for_user(request.user, VIEW).filter(organization_id__in=staff_orgs)
     suppliers = SupplierFilterSet(request.GET, queryset=suppliers).qs
     buffer = io.BytesIO()
     export_suppliers(suppliers, buffer, fmt, get_language() or "ja")

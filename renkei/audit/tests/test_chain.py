@@ -52,7 +52,9 @@ class TestAuditChain:
         entry = AuditEntry.objects.get(organization=trail.buyer, sequence=2)
         raw("UPDATE audit_auditentry SET actor_label = %s WHERE id = %s", ["someone", entry.id])
         _, problems = verify()
-        assert [(p.sequence, p.problem) for p in problems] == [(2, "content does not match its hash")]
+        assert [(p.sequence, p.problem) for p in problems] == [
+            (2, "content does not match its hash")
+        ]
 
     def test_deleted_entry_is_found(self, trail):
         entry = AuditEntry.objects.get(organization=trail.buyer, sequence=2)
@@ -87,12 +89,16 @@ class TestAuditChain:
         from django.db import DatabaseError, transaction
 
         entry = AuditEntry.objects.first()
-        for sql in ("UPDATE audit_auditentry SET action = 'x' WHERE id = %s",
-                    "DELETE FROM audit_auditentry WHERE id = %s"):
+        for sql in (
+            "UPDATE audit_auditentry SET action = 'x' WHERE id = %s",
+            "DELETE FROM audit_auditentry WHERE id = %s",
+        ):
             with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cur:
                 cur.execute(sql, [entry.id])
 
     def test_chains_are_per_organization(self, trail):
-        save_record(Actor.cli(trail.outsider), Supplier(organization=trail.other, code="X2", name="x"))
+        save_record(
+            Actor.cli(trail.outsider), Supplier(organization=trail.other, code="X2", name="x")
+        )
         assert AuditChain.objects.get(organization=trail.other).last_sequence == 1
         assert AuditChain.objects.get(organization=trail.buyer).last_sequence == 3

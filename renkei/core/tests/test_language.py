@@ -25,7 +25,8 @@ class TestJapaneseFirst:
         assert api.get("/api/v1/suppliers/")["Content-Language"] == "ja"
 
     def test_login_page_is_japanese_by_default(self, db):
-        response = Client().get(settings.LOGIN_URL if settings.LOGIN_URL.startswith("/")
-                                else "/accounts/login/")
+        response = Client().get(
+            settings.LOGIN_URL if settings.LOGIN_URL.startswith("/") else "/accounts/login/"
+        )
         assert response["Content-Language"] == "ja"
         assert "ログイン" in response.content.decode()

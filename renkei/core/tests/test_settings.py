@@ -135,3 +135,13 @@ class TestReaders:
         (tmp_path / "pw").write_text("s3cret\n")
         monkeypatch.setenv("RENKEI_EMAIL_PASSWORD_FILE", str(tmp_path / "pw"))
         assert envstr("RENKEI_EMAIL_PASSWORD") == "s3cret"
+
+
+def test_bad_log_level_is_a_clear_error(tmp_path):
+    result = renkei(tmp_path, "check", RENKEI_LOG_LEVEL="LOUD")
+    assert result.returncode == 2
+    assert "RENKEI_LOG_LEVEL" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_log_level_is_case_insensitive(tmp_path):
+    assert renkei(tmp_path, "check", RENKEI_LOG_LEVEL="debug").returncode == 0

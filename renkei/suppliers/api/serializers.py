@@ -4,6 +4,7 @@ renkei.suppliers.services (validated by the models, audited)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -74,12 +75,29 @@ class BuyerOnlyFieldsMixin:
     """
 
     supplier_editable_fields: ClassVar[tuple[str, ...]] = ()
+    # The buyer's internal remarks: left out of what a supplier contact reads.
+    buyer_internal_fields: ClassVar[tuple[str, ...]] = ()
     instance: Any
     context: dict[str, Any]
     Meta: Any
+    # Each serializer names how the organization is found in validated data.
+    organization_id_for: Callable[[dict[str, Any]], int]
 
-    def organization_id_for(self, attrs: dict[str, Any]) -> int:
-        raise NotImplementedError
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data = super().to_representation(instance)  # type: ignore[misc]
+        if self.buyer_internal_fields and not self._reader_is_staff(instance):
+            for name in self.buyer_internal_fields:
+                data.pop(name, None)
+        return data
+
+    def _reader_is_staff(self, instance: Any) -> bool:
+        # One query per request: the context is shared by every row of a list.
+        staff_orgs = self.context.get("_staff_organization_ids")
+        if staff_orgs is None:
+            user = self.context["request"].user
+            staff_orgs = set(member_organization_ids(user, VIEW).values_list("organization_id", flat=True))
+            self.context["_staff_organization_ids"] = staff_orgs
+        return instance.owning_organization_id() in staff_orgs
 
     def check_buyer_only_fields(self, attrs: dict[str, Any]) -> None:
         request = self.context["request"]
@@ -134,6 +152,7 @@ class SupplierSerializer(BuyerOnlyFieldsMixin, ServiceModelSerializer):
     service_fields = ("tags",)
     write_once_fields = ("organization",)
     supplier_editable_fields = Supplier.SUPPLIER_EDITABLE_FIELDS
+    buyer_internal_fields = ("notes",)
 
     class Meta:
         model = Supplier
@@ -227,6 +246,7 @@ class ContractSerializer(SupplierChildSerializer):
     """A contract with a supplier (read-only for the supplier's contacts)."""
 
     supplier = child_supplier_field(Contract)
+    buyer_internal_fields = ("notes",)
 
     class Meta:
         model = Contract

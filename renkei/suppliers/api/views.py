@@ -104,6 +104,8 @@ class ContractViewSet(SupplierChildViewSet):
     model = Contract
     serializer_class = ContractSerializer
     filterset_class = ContractFilterSet
+    # The serializer reads supplier.organization_id to hide internal notes from suppliers.
+    list_select_related = ("supplier",)
     ordering_fields = ["title", "starts_on", "ends_on", "updated_at"]
 
 

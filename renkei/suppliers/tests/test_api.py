@@ -519,7 +519,7 @@ def _add_suppliers(world, count):
 
 
 # token lookup, count, page, tag prefetch
-SUPPLIER_LIST_QUERIES = 4
+SUPPLIER_LIST_QUERIES = 5  # token, count, page, tags, the reader's staff organizations
 
 
 @pytest.mark.parametrize("count", [3, 60])
@@ -540,8 +540,20 @@ def test_child_list_query_count_is_constant(world, api_for, django_assert_num_qu
               "certifications": {"kind": "isms"}}[kind]
     model.objects.bulk_create([model(supplier=world.s1, **fields) for _ in range(count)])
     client = api_for(world.admin)
-    with django_assert_num_queries(3):  # token lookup, count, page
+    # token lookup, count, page; contracts also ask whether the reader is staff (internal notes)
+    with django_assert_num_queries(4 if kind == "contracts" else 3):
         client.get(url(kind), {"page_size": 100})
+
+
+def test_buyer_internal_notes_are_hidden_from_supplier_contacts(world, api_for):
+    world.s1.notes = "社内メモ：要注意"
+    world.s1.save()
+    Contract.objects.filter(supplier=world.s1).update(notes="価格交渉中")
+    assert api_for(world.analyst).get(url("suppliers", world.s1.pk)).json()["notes"] == "社内メモ：要注意"
+    assert "notes" not in api_for(world.supplier1).get(url("suppliers", world.s1.pk)).json()
+    contracts = api_for(world.supplier1).get(url("contracts")).json()["results"]
+    assert contracts and all("notes" not in row for row in contracts)
+    assert api_for(world.auditor).get(url("contracts")).json()["results"][0]["notes"] is not None
 
 
 # --- evidence files -----------------------------------------------------------------------------

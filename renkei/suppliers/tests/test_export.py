@@ -141,9 +141,18 @@ def test_an_outsiders_export_does_not_contain_s1(world, client_for):
         assert "東海精密部品株式会社" not in str(rows)
 
 
-def test_a_supplier_contact_exports_only_their_own_supplier(world, client_for):
-    rows = download(client_for(world.supplier1))
-    assert [row[0] for row in rows[1:]] == ["S1"]
+def test_supplier_contacts_cannot_export_the_registry(world, client_for):
+    # The file carries the buyer's internal notes; contacts see their company on its page.
+    response = client_for(world.supplier1).get(reverse("suppliers:export", args=["csv"]))
+    assert response.status_code == 403
+
+
+def test_staff_who_is_also_a_contact_elsewhere_exports_only_their_organization(world, client_for):
+    from renkei.suppliers.models import Contact
+
+    Contact.objects.create(supplier=world.x1, name="兼務", user=world.analyst, portal_access=True)
+    rows = download(client_for(world.analyst))
+    assert [row[0] for row in rows[1:]] == ["S1", "S2"]
 
 
 def test_the_export_follows_the_list_filters(world, client_for):

@@ -20,7 +20,9 @@ def test_published_corporate_numbers_are_valid(number):
     validate_corporate_number(number)
 
 
-@pytest.mark.parametrize("number", ["8000012050002", "700001205000", "70000120500021", "70000120500x2"])
+@pytest.mark.parametrize(
+    "number", ["8000012050002", "700001205000", "70000120500021", "70000120500x2"]
+)
 def test_wrong_corporate_numbers_are_refused(number):
     with pytest.raises(ValidationError):
         validate_corporate_number(number)
@@ -41,7 +43,9 @@ def test_pmark_numbers_in_the_published_format(number):
     validate_pmark_number(number)
 
 
-@pytest.mark.parametrize("number", ["09820123", "1082012", "10820123(5)", "10820123-05", "A0820123"])
+@pytest.mark.parametrize(
+    "number", ["09820123", "1082012", "10820123(5)", "10820123-05", "A0820123"]
+)
 def test_pmark_numbers_in_other_formats_are_refused(number):
     with pytest.raises(ValidationError):
         validate_pmark_number(number)
@@ -61,8 +65,12 @@ class TestModelRules:
         assert "number" in exc.value.message_dict
 
     def test_expiry_before_issue_is_refused(self, world):
-        cert = Certification(supplier=world.s1, kind=CertificationKind.ISMS,
-                             issued_on=datetime.date(2025, 1, 1), expires_on=datetime.date(2024, 1, 1))
+        cert = Certification(
+            supplier=world.s1,
+            kind=CertificationKind.ISMS,
+            issued_on=datetime.date(2025, 1, 1),
+            expires_on=datetime.date(2024, 1, 1),
+        )
         with pytest.raises(ValidationError) as exc:
             cert.full_clean()
         assert "expires_on" in exc.value.message_dict
@@ -79,7 +87,9 @@ class TestModelRules:
         assert cert.status(today) == "valid"
 
     def test_subcontractor_tier_must_follow_its_parent(self, world):
-        child = Supplier(organization=world.buyer, code="S1-1", name="子", subcontracted_by=world.s1, tier=3)
+        child = Supplier(
+            organization=world.buyer, code="S1-1", name="子", subcontracted_by=world.s1, tier=3
+        )
         with pytest.raises(ValidationError) as exc:
             child.full_clean()
         assert "tier" in exc.value.message_dict
@@ -87,8 +97,9 @@ class TestModelRules:
         child.full_clean()
 
     def test_subcontracting_loop_is_refused(self, world):
-        child = Supplier.objects.create(organization=world.buyer, code="S1-1", name="子",
-                                        subcontracted_by=world.s1, tier=2)
+        child = Supplier.objects.create(
+            organization=world.buyer, code="S1-1", name="子", subcontracted_by=world.s1, tier=2
+        )
         world.s1.subcontracted_by = child
         world.s1.tier = 3
         with pytest.raises(ValidationError) as exc:
@@ -96,14 +107,20 @@ class TestModelRules:
         assert "subcontracted_by" in exc.value.message_dict
 
     def test_subcontractor_of_another_organization_is_refused(self, world):
-        child = Supplier(organization=world.buyer, code="S1-9", name="子", subcontracted_by=world.x1, tier=2)
+        child = Supplier(
+            organization=world.buyer, code="S1-9", name="子", subcontracted_by=world.x1, tier=2
+        )
         with pytest.raises(ValidationError) as exc:
             child.full_clean()
         assert "subcontracted_by" in exc.value.message_dict
 
     def test_corporate_number_unique_per_organization_but_blank_allowed_twice(self, world):
         Supplier(organization=world.buyer, code="S7", name="a").full_clean()
-        dup = Supplier(organization=world.buyer, code="S8", name="b", corporate_number="7000012050002")
+        dup = Supplier(
+            organization=world.buyer, code="S8", name="b", corporate_number="7000012050002"
+        )
         with pytest.raises(ValidationError):
             dup.full_clean()
-        Supplier(organization=world.other, code="S8", name="b", corporate_number="7000012050002").full_clean()
+        Supplier(
+            organization=world.other, code="S8", name="b", corporate_number="7000012050002"
+        ).full_clean()

@@ -513,3 +513,11 @@ def test_chain_tab_shows_both_directions(world, client_for):
     middle = client.get(detail(child, tab="chain")).content.decode()
     assert "東海精密部品株式会社" in middle
     assert "三次工業" in middle
+
+
+def test_buyer_internal_notes_are_not_shown_to_the_suppliers_contact(world, client_for):
+    world.s1.notes = "社内メモ：取引縮小を検討中"
+    world.s1.save()
+    url = reverse("suppliers:detail", args=[world.s1.pk])
+    assert "取引縮小" in client_for(world.auditor).get(url).content.decode()
+    assert "取引縮小" not in client_for(world.supplier1).get(url).content.decode()

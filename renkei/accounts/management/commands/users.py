@@ -1,4 +1,5 @@
-"""`renkei users create|token|list`: staff accounts of buyer organizations."""
+"""`renkei users create|token|list|invite`: staff accounts of buyer organizations, and portal
+invitations for supplier contacts."""
 
 from __future__ import annotations
 
@@ -15,10 +16,13 @@ from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
 from renkei.accounts.models import Membership, Organization, User
+from renkei.accounts.services import InvitationError, invite_contact, send_invitation
 from renkei.audit.models import AuditEntry
 from renkei.audit.services import Actor, PendingEntry, record_many, snapshot
 from renkei.core.management.base import RenkeiCommand
 from renkei.core.permissions import Role
+from renkei.suppliers.models import Contact, Supplier
+from renkei.suppliers.services import save_record
 
 
 def user_data(user: User) -> dict[str, Any]:
@@ -90,10 +94,24 @@ class Command(RenkeiCommand):
         token = subparsers.add_parser("token", help="Print the user's API token (created once).")
         token.add_argument("username", metavar="USERNAME")
         subparsers.add_parser("list", help="List users with their memberships.")
+        invite = subparsers.add_parser(
+            "invite",
+            help="Invite a supplier contact to the portal: creates the contact (if the supplier "
+            "has none with the address) and its login, and e-mails a set-password link.",
+        )
+        invite.add_argument("--supplier", required=True, metavar="CODE")
+        invite.add_argument("--email", required=True, metavar="ADDRESS")
+        invite.add_argument(
+            "--organization", metavar="SLUG",
+            help="The buyer, when several organizations use the supplier code.",
+        )
+        invite.add_argument("--name", help="The contact's name, for a new contact.")
 
     def run(self, action: str, **options: Any) -> Any:
         if action == "create":
             return self.create(**options)
+        if action == "invite":
+            return self.invite(**options)
         if action == "token":
             user = User.objects.filter(username=options["username"]).first()
             if user is None:
@@ -147,6 +165,57 @@ class Command(RenkeiCommand):
         data["password"] = password if generated else None
         return data
 
+    def invite(self, **options: Any) -> dict[str, Any]:
+        code, email, slug = options["supplier"], options["email"].strip(), options["organization"]
+        suppliers = Supplier.objects.filter(code=code).select_related("organization")
+        if slug:
+            if not Organization.objects.filter(slug=slug).exists():
+                raise CommandError(
+                    _("No organization with the short name %(slug)s.") % {"slug": slug}
+                )
+            suppliers = suppliers.filter(organization__slug=slug)
+        found = list(suppliers.order_by("pk")[:2])
+        if not found:
+            raise CommandError(_("No supplier with the code %(code)s.") % {"code": code})
+        if len(found) > 1:
+            raise CommandError(
+                _("Several organizations have a supplier %(code)s; name one with --organization.")
+                % {"code": code}
+            )
+        supplier = found[0]
+        try:
+            validate_email(email)
+        except ValidationError as exc:
+            raise CommandError(_("Not a valid e-mail address: %(email)s") % options) from exc
+        actor = Actor.cli()
+        try:
+            with transaction.atomic():
+                contact = supplier.contacts.filter(email__iexact=email).order_by("pk").first()
+                if contact is None:
+                    contact = Contact(
+                        supplier=supplier, name=(options["name"] or email).strip(), email=email
+                    )
+                    save_record(actor, contact)
+                invitation = invite_contact(actor, contact, send=False)
+        except ValidationError as exc:
+            raise CommandError("; ".join(exc.messages)) from exc
+        except InvitationError as exc:
+            raise CommandError(str(exc)) from exc
+        invitation = send_invitation(actor, invitation)
+        if not invitation.sent:
+            self.stderr.write(
+                _("The invitation e-mail could not be sent; hand over the link yourself.")
+            )
+        return {
+            "username": invitation.user.username,
+            "email": invitation.user.email or contact.email,
+            "supplier": supplier.code,
+            "organization": supplier.organization.slug,
+            "invitation_url": invitation.url,
+            "sets_password": invitation.sets_password,
+            "sent": invitation.sent,
+        }
+
     def stdin_password(self, stream: Any) -> str:
         password = stream.readline().rstrip("\r\n")
         if not password:
@@ -165,6 +234,14 @@ class Command(RenkeiCommand):
             return text
         if action == "token":
             return data["token"]
+        if action == "invite":
+            return "\n".join(
+                [
+                    _("Invited %(email)s to %(organization)s/%(supplier)s (login ID %(username)s).")
+                    % data,
+                    _("Invitation link: %(invitation_url)s") % data,
+                ]
+            )
         if not data:
             return _("No users.")
         lines = []
