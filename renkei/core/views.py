@@ -61,7 +61,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
     is_staff = Organization.for_user(user, VIEW).exists()
     own_suppliers = list(
-        with_certification_counts(Supplier.objects.filter(pk__in=contact_supplier_ids(user)))
+        with_certification_counts(
+            Supplier.objects.for_user(user, VIEW).filter(pk__in=contact_supplier_ids(user))
+        )
         .select_related("organization")
     )
     context = {
