@@ -18,7 +18,8 @@ from renkei.suppliers.models import MAX_TIER, Supplier
 MAX_CHAIN_ROWS = 500
 
 
-HIDDEN_FIELDS = frozenset({"id", "supplier_id"})
+# The row's own id, its supplier and its organization are already said by the page.
+HIDDEN_FIELDS = frozenset({"id", "supplier_id", "organization_id"})
 
 
 @dataclass
@@ -39,7 +40,7 @@ def _field(model: type[models.Model] | None, name: str) -> models.Field | None:
     return None
 
 
-def _show(field: models.Field | None, value: Any) -> str:
+def _show(field: models.Field | None, value: Any, suppliers: dict[int, str] | None = None) -> str:
     if value is None or value in ("", []):
         return "—"
     if isinstance(value, bool):
@@ -50,29 +51,50 @@ def _show(field: models.Field | None, value: Any) -> str:
     if choices:
         return str(choices.get(value, value))
     if field is not None and field.is_relation:
+        if field.related_model is Supplier and suppliers and value in suppliers:
+            return suppliers[value]
         return f"#{value}"
     return str(value)
 
 
-def describe_changes(object_type: str, changes: dict[str, list[Any]]) -> list[FieldChange]:
-    """Field-level before/after of an audit entry, with the field's label in the user's language."""
+def describe_changes(
+    object_type: str, changes: dict[str, list[Any]], suppliers: dict[int, str] | None = None
+) -> list[FieldChange]:
+    """Field-level before/after of an audit entry, with the field's label in the user's language.
+
+    SUPPLIERS maps supplier ids the reader may see to "code name", for references such as
+    subcontracted_by (see `supplier_labels`); other references show as #id.
+    """
     try:
         model = apps.get_model(object_type)
     except (LookupError, ValueError):
         model = None
     rows = []
     for name, pair in changes.items():
-        # The row's own id and its supplier are already said by the page it is shown on.
         if name in HIDDEN_FIELDS:
             continue
         before, after = (list(pair) + [None, None])[:2]
         field = _field(model, name)
         label = capfirst(str(field.verbose_name)) if field is not None else name
-        shown = FieldChange(label, _show(field, before), _show(field, after))
+        shown = FieldChange(label, _show(field, before, suppliers), _show(field, after, suppliers))
         if shown.before == shown.after == "—":
             continue
         rows.append(shown)
     return rows
+
+
+def supplier_labels(user: Any, entries: list[Any]) -> dict[int, str]:
+    """"code name" of the suppliers referred to in ENTRIES' changes that USER may see (one query)."""
+    ids = {
+        value
+        for entry in entries
+        for value in (entry.changes.get("subcontracted_by_id") or [])
+        if isinstance(value, int)
+    }
+    if not ids:
+        return {}
+    visible = Supplier.objects.for_user(user, VIEW).filter(pk__in=ids)
+    return {pk: f"{code} {name}" for pk, code, name in visible.values_list("pk", "code", "name")}
 
 
 def object_type_label(object_type: str) -> str:

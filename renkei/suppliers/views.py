@@ -35,6 +35,7 @@ from renkei.suppliers.presenters import (
     descendants,
     describe_changes,
     object_type_label,
+    supplier_labels,
 )
 from renkei.suppliers.services import delete_record, save_record
 
@@ -248,9 +249,10 @@ def _tab_context(request: HttpRequest, tab: str, supplier: Supplier) -> dict[str
         .order_by("-created_at", "-sequence")
     )
     page = Paginator(entries, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    labels = supplier_labels(user, list(page.object_list))
     for entry in page.object_list:
         entry.type_label = object_type_label(entry.object_type)
-        entry.change_rows = describe_changes(entry.object_type, entry.changes)
+        entry.change_rows = describe_changes(entry.object_type, entry.changes, labels)
     return {"history_page": page}
 
 

@@ -521,3 +521,18 @@ def test_buyer_internal_notes_are_not_shown_to_the_suppliers_contact(world, clie
     url = reverse("suppliers:detail", args=[world.s1.pk])
     assert "取引縮小" in client_for(world.auditor).get(url).content.decode()
     assert "取引縮小" not in client_for(world.supplier1).get(url).content.decode()
+
+
+def test_history_names_the_subcontracting_supplier_not_its_id(world, client_for):
+    from renkei.audit.services import Actor
+    from renkei.suppliers.services import save_record
+
+    child = Supplier(
+        organization=world.buyer, code="S1-1", name="二次請け工業", subcontracted_by=world.s1, tier=2
+    )
+    save_record(Actor.cli(world.admin), child)
+    html = client_for(world.analyst).get(
+        reverse("suppliers:detail", args=[child.pk]) + "?tab=history"
+    ).content.decode()
+    assert "S1 東海精密部品株式会社" in html
+    assert f"#{world.s1.pk}<" not in html
