@@ -99,7 +99,18 @@ def contact_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(_contacts_tab(contact))
 
 
-class InvitationAcceptView(auth_views.PasswordResetConfirmView):
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Setting a new password from an e-mailed link also ends the API token: someone who reset
+    a password because the account was misused must not leave a working token behind
+    (Django already ends the other sessions when the password changes)."""
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        Token.objects.filter(user=form.user).delete()
+        return response
+
+
+class InvitationAcceptView(PasswordResetConfirmView):
     """The invitation link: choose a password, then go straight to the dashboard."""
 
     template_name = "accounts/invitation_accept.html"

@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
-from django.utils.cache import patch_vary_headers
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
 
 SUPPORTED = {code for code, _name in settings.LANGUAGES}
 
@@ -45,4 +45,23 @@ class LanguageMiddleware:
         if request.path.startswith("/api/"):
             patch_vary_headers(response, ("Accept-Language",))
         response.headers.setdefault("Content-Language", language)
+        return response
+
+
+class PrivatePagesMiddleware:
+    """Nothing shown to a signed-in user is kept by the browser or a proxy.
+
+    After logging out on a shared computer, the back button must not bring back a supplier page
+    or the API-token page from the browser's cache. Runs after DRF has set request.user, so
+    token-authenticated API responses are covered too.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> Any:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            add_never_cache_headers(response)
         return response

@@ -115,12 +115,9 @@ class Supplier(OwnedModel, TimestampedModel):
     supplier_path: ClassVar[str | None] = "id"
     supplier_actions: ClassVar[frozenset[str]] = frozenset({VIEW, CHANGE})
     # What a supplier contact may edit about its own company; the rest is the buyer's judgement.
-    SUPPLIER_EDITABLE_FIELDS: ClassVar[tuple[str, ...]] = (
-        "name",
-        "name_kana",
-        "corporate_number",
-        "country",
-    )
+    # Not the corporate number: it is the buyer's matching key for imports, and its uniqueness
+    # check would tell a contact which other companies the buyer registers.
+    SUPPLIER_EDITABLE_FIELDS: ClassVar[tuple[str, ...]] = ("name", "name_kana", "country")
 
     class Meta:
         ordering = ["code"]

@@ -209,13 +209,16 @@ def supplier_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "suppliers/confirm_delete.html", context, status=status)
 
 
-def _detail_queryset() -> QuerySet:
-    return Supplier.objects.select_related("organization", "subcontracted_by").annotate(
+def _detail_queryset(user: Any) -> QuerySet:
+    return Supplier.objects.select_related("organization").annotate(
         contact_count=_count_of(Contact.objects.filter(supplier=OuterRef("pk"))),
         contract_count=_count_of(Contract.objects.filter(supplier=OuterRef("pk"))),
         certification_count=_count_of(Certification.objects.filter(supplier=OuterRef("pk"))),
+        # Only subcontractors USER may see: a supplier's contact must not learn how many
+        # other suppliers the buyer registered under it.
         subcontractor_count=_count_of(
-            Supplier.objects.filter(subcontracted_by=OuterRef("pk")), group="subcontracted_by"
+            Supplier.objects.for_user(user, VIEW).filter(subcontracted_by=OuterRef("pk")),
+            group="subcontracted_by",
         ),
     )
 
@@ -224,7 +227,14 @@ def _tab_context(request: HttpRequest, tab: str, supplier: Supplier) -> dict[str
     user = request.user
     if tab == "overview":
         data_labels, access_labels = dict(DataClass.choices), dict(AccessMethod.choices)
+        # The parent only if USER may see it (a subcontractor's contact may not see its client).
+        parent = None
+        if supplier.subcontracted_by_id is not None:
+            parent = (
+                Supplier.objects.for_user(user, VIEW).filter(pk=supplier.subcontracted_by_id).first()
+            )
         return {
+            "parent": parent,
             "tags": list(supplier.tags.values_list("name", flat=True)),
             "data_class_labels": [data_labels.get(v, v) for v in supplier.data_classes],
             "access_labels": [access_labels.get(v, v) for v in supplier.access_methods],
@@ -258,7 +268,7 @@ def _tab_context(request: HttpRequest, tab: str, supplier: Supplier) -> dict[str
 
 @login_required
 def supplier_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    supplier = get_for_user_or_404(_detail_queryset(), request.user, VIEW, pk=pk)
+    supplier = get_for_user_or_404(_detail_queryset(request.user), request.user, VIEW, pk=pk)
     access = SupplierAccess.of(request.user, supplier)
     tabs = [(key, label) for key, label in TABS if key != "history" or access.is_staff]
     tab = request.GET.get("tab", "overview")

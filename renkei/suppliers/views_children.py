@@ -7,7 +7,6 @@ roles, and reach these views through `for_user` and SupplierAccess.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -24,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from renkei.audit.services import Actor
 from renkei.core.access import SupplierAccess, get_for_user_or_404
+from renkei.core.downloads import attachment_response
 from renkei.core.permissions import ADD, CHANGE, DELETE, VIEW
 from renkei.suppliers.forms import (
     CertificationForm,
@@ -150,10 +150,4 @@ def child_delete(request: HttpRequest, pk: int, kind: str, child_pk: int) -> Htt
 def evidence_download(request: HttpRequest, pk: int, child_pk: int) -> FileResponse:
     supplier = get_for_user_or_404(Supplier, request.user, VIEW, pk=pk)
     cert = get_for_user_or_404(Certification, request.user, VIEW, pk=child_pk, supplier=supplier)
-    if not cert.evidence:
-        raise Http404
-    try:
-        handle = cert.evidence.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
-    return FileResponse(handle, as_attachment=True, filename=os.path.basename(cert.evidence.name))
+    return attachment_response(cert.evidence)

@@ -152,7 +152,8 @@ class SupplierSerializer(BuyerOnlyFieldsMixin, ServiceModelSerializer):
     service_fields = ("tags",)
     write_once_fields = ("organization",)
     supplier_editable_fields = Supplier.SUPPLIER_EDITABLE_FIELDS
-    buyer_internal_fields = ("notes",)
+    # Which supplier subcontracts this one is the buyer's knowledge of its chain.
+    buyer_internal_fields = ("notes", "subcontracted_by")
 
     class Meta:
         model = Supplier

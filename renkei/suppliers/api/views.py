@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import django_filters
-from django.http import FileResponse, Http404
+from django.http import FileResponse
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -18,6 +17,7 @@ from rest_framework.request import Request
 
 from renkei.accounts.models import Organization
 from renkei.core.api.viewsets import OwnedViewSetMixin
+from renkei.core.downloads import attachment_response
 from renkei.core.permissions import ADD
 from renkei.suppliers.api.serializers import (
     CertificationSerializer,
@@ -132,13 +132,7 @@ class CertificationViewSet(SupplierChildViewSet):
         },
     )
     @action(detail=True, methods=["get"], filter_backends=[])
-    def evidence(self, request: Request, pk: str | None = None) -> FileResponse:
+    def evidence(self, request: Request, pk: str | None = None, **kwargs: Any) -> FileResponse:
         """Download the evidence file (only for certifications you may see)."""
-        certification = self.get_object()
-        if not certification.evidence:
-            raise Http404
-        return FileResponse(
-            certification.evidence.open("rb"),
-            as_attachment=True,
-            filename=os.path.basename(certification.evidence.name),
-        )
+        # kwargs: the router's format-suffix route (.../evidence.json) passes `format`.
+        return attachment_response(self.get_object().evidence)

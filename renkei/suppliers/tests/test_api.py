@@ -550,7 +550,8 @@ def test_buyer_internal_notes_are_hidden_from_supplier_contacts(world, api_for):
     world.s1.save()
     Contract.objects.filter(supplier=world.s1).update(notes="価格交渉中")
     assert api_for(world.analyst).get(url("suppliers", world.s1.pk)).json()["notes"] == "社内メモ：要注意"
-    assert "notes" not in api_for(world.supplier1).get(url("suppliers", world.s1.pk)).json()
+    own = api_for(world.supplier1).get(url("suppliers", world.s1.pk)).json()
+    assert "notes" not in own and "subcontracted_by" not in own
     contracts = api_for(world.supplier1).get(url("contracts")).json()["results"]
     assert contracts and all("notes" not in row for row in contracts)
     assert api_for(world.auditor).get(url("contracts")).json()["results"][0]["notes"] is not None
