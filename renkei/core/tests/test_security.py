@@ -709,3 +709,10 @@ def test_anonymous_visitor_gets_nothing_from_any_route(world):
             assert not [m for m in markers if m in text], (method, url)
             if url.startswith(("/suppliers/", "/accounts/me/", "/accounts/contacts/")):
                 assert response.status_code in (302, 405), (method, url)
+
+
+@pytest.mark.django_db
+def test_pages_carry_a_content_security_policy_without_inline_script(world, client_for):
+    policy = client_for(world.admin).get("/suppliers/")["Content-Security-Policy"]
+    assert "script-src 'self';" in policy and "frame-ancestors 'none'" in policy
+    assert "unsafe-inline" not in policy.split("script-src", 1)[1].split(";", 1)[0]
