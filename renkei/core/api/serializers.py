@@ -102,7 +102,7 @@ class ServiceModelSerializer(serializers.ModelSerializer):
         return instance, extra
 
     def create(self, validated_data: dict[str, Any]) -> models.Model:
-        raise NotImplementedError("saved by the viewset through the app's service")
+        raise RuntimeError("saved by the viewset through the app's service, never by the serializer")
 
     def update(self, instance: models.Model, validated_data: dict[str, Any]) -> models.Model:
-        raise NotImplementedError("saved by the viewset through the app's service")
+        raise RuntimeError("saved by the viewset through the app's service, never by the serializer")

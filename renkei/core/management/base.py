@@ -8,13 +8,14 @@ human text. Errors go to stderr with a non-zero exit through CommandError.
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
-class RenkeiCommand(BaseCommand):
+class RenkeiCommand(BaseCommand, ABC):
     """Base for product commands with a --json switch.
 
     Subclasses implement `add_actions(subparsers)` to declare sub-commands (each parser gets
@@ -38,8 +39,9 @@ class RenkeiCommand(BaseCommand):
             "--json", action="store_true", dest="json", help="Write one JSON document on stdout."
         )
 
-    def add_actions(self, subparsers: Any) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def add_actions(self, subparsers: Any) -> None:
+        """Add one subparser per action (`renkei <area> <action>`)."""
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.json_output = bool(options.get("json"))
@@ -52,8 +54,9 @@ class RenkeiCommand(BaseCommand):
             if text:
                 self.stdout.write(text)
 
-    def run(self, action: str, **options: Any) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def run(self, action: str, **options: Any) -> Any:
+        """Carry out ACTION; the returned data is printed as JSON or by render_text."""
 
     def render_text(self, action: str, data: Any) -> str:
         return json.dumps(data, ensure_ascii=False, indent=2, default=str)
