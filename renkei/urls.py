@@ -1,12 +1,15 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from renkei.core import views as core_views
+
 urlpatterns = [
     path("", include("renkei.core.urls")),
     path("accounts/", include("renkei.accounts.urls")),
     path("suppliers/", include("renkei.suppliers.urls")),
     path("audit/", include("renkei.audit.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Our switch remembers the choice on the user; it shadows Django's view of the same name.
+    path("i18n/setlang/", core_views.set_language, name="set_language"),
     path("api/v1/", include("renkei.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

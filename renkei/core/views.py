@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views import i18n as i18n_views
 
 from renkei.accounts.models import Organization
 from renkei.core.models import contact_supplier_ids
@@ -72,3 +74,23 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "own_suppliers": own_suppliers,
     }
     return render(request, "core/dashboard.html", context)
+
+
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Django's language switch, which also remembers the choice on the signed-in user.
+
+    The saved language then follows the person to other browsers and into the e-mails Renkei
+    sends them (invitations, notices).
+    """
+    response = i18n_views.set_language(request)
+    language = request.POST.get("language")
+    user = request.user
+    if (
+        request.method == "POST"
+        and user.is_authenticated
+        and language in dict(settings.LANGUAGES)
+        and user.language != language
+    ):
+        user.language = language
+        user.save(update_fields=["language"])
+    return response

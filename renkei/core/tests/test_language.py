@@ -30,3 +30,15 @@ class TestJapaneseFirst:
         )
         assert response["Content-Language"] == "ja"
         assert "ログイン" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_switch_is_remembered_on_the_user(world, client_for):
+    client = client_for(world.analyst)
+    response = client.post("/i18n/setlang/", {"language": "en", "next": "/suppliers/"})
+    assert response.status_code == 302 and response["Location"] == "/suppliers/"
+    world.analyst.refresh_from_db()
+    assert world.analyst.language == "en"
+    client.post("/i18n/setlang/", {"language": "xx", "next": "/"})
+    world.analyst.refresh_from_db()
+    assert world.analyst.language == "en"
