@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -32,6 +33,7 @@ INSTALLED_APPS = [
     "django_countries",
     "django_tasks",
     "django_tasks_db",
+    "axes",
     "renkei.core",
     "renkei.accounts",
     "renkei.suppliers",
@@ -50,6 +52,8 @@ MIDDLEWARE = [
     "renkei.core.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks; inside LanguageMiddleware so the lockout page is translated.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "renkei.urls"
@@ -92,6 +96,11 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
+# AxesBackend must come first: it refuses a locked-out username+address before any password check.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
@@ -136,13 +145,36 @@ SECURE_SSL_REDIRECT = RENKEI_HTTPS and envbool("RENKEI_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = envint("RENKEI_HSTS_SECONDS", 31536000) if RENKEI_HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = RENKEI_HTTPS
 SECURE_HSTS_PRELOAD = RENKEI_HTTPS
-if envbool("RENKEI_BEHIND_PROXY", False):
+RENKEI_BEHIND_PROXY = envbool("RENKEI_BEHIND_PROXY", False)
+if RENKEI_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = envint("RENKEI_SESSION_SECONDS", 8 * 3600)
 X_FRAME_OPTIONS = "DENY"
+
+# Brute-force protection (django-axes, database-backed, so shared by every server process).
+# Failed logins are counted per username and client address together: the address that failed
+# RENKEI_LOGIN_FAILURE_LIMIT times within the cool-off is refused for that username (429, the
+# lockout page) until RENKEI_LOGIN_COOLOFF_MINUTES pass without a new failure or an
+# administrator runs `renkei users unlock`. A successful login clears the count.
+RENKEI_LOGIN_FAILURE_LIMIT = envint("RENKEI_LOGIN_FAILURE_LIMIT", 10)
+RENKEI_LOGIN_COOLOFF_MINUTES = envint("RENKEI_LOGIN_COOLOFF_MINUTES", 15)
+if RENKEI_LOGIN_FAILURE_LIMIT < 1:
+    raise ConfigError(f"RENKEI_LOGIN_FAILURE_LIMIT={RENKEI_LOGIN_FAILURE_LIMIT}: expected 1 or more")
+if RENKEI_LOGIN_COOLOFF_MINUTES < 1:
+    raise ConfigError(
+        f"RENKEI_LOGIN_COOLOFF_MINUTES={RENKEI_LOGIN_COOLOFF_MINUTES}: expected 1 or more"
+    )
+AXES_FAILURE_LIMIT = RENKEI_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=RENKEI_LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "renkei.accounts.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "renkei.accounts.lockout.client_ip"
+# Only failed attempts are stored (and deleted after the cool-off); no per-login history table.
+AXES_DISABLE_ACCESS_LOG = True
 
 EMAIL_HOST = envstr("RENKEI_EMAIL_HOST", "localhost")
 EMAIL_PORT = envint("RENKEI_EMAIL_PORT", 25)

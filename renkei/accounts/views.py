@@ -115,6 +115,8 @@ class InvitationAcceptView(PasswordResetConfirmView):
 
     template_name = "accounts/invitation_accept.html"
     post_reset_login = True
+    # Named because AUTHENTICATION_BACKENDS lists two (AxesBackend first, for the lockout).
+    post_reset_login_backend = "django.contrib.auth.backends.ModelBackend"
     success_url = reverse_lazy("dashboard")
 
     def form_valid(self, form: Any) -> HttpResponse:

@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import translation
 
@@ -127,7 +127,10 @@ def test_staff_invite_mails_a_link_that_sets_the_password(world, client_for, smt
 
     # And the password works for a normal login afterwards.
     fresh = Client()
-    assert fresh.login(username="tanaka@s2.example.jp", password=NEW_PASSWORD)
+    # (AxesBackend needs the request that Client.login does not pass on by itself.)
+    assert fresh.login(
+        request=RequestFactory().post("/"), username="tanaka@s2.example.jp", password=NEW_PASSWORD
+    )
 
 
 def test_a_used_link_cannot_be_used_again(world, client_for, smtp, newcomer):

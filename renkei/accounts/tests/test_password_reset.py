@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from renkei.suppliers.models import Contact
@@ -59,7 +59,7 @@ def test_reset_mail_for_an_existing_address_sets_a_new_password(world, smtp):
     )
     assert done.redirect_chain[-1][0] == reverse("password_reset_complete")
     assert "パスワードを変更しました" in done.content.decode()
-    assert Client().login(username="analyst", password=NEW_PASSWORD)
+    assert Client().login(request=RequestFactory().post("/"), username="analyst", password=NEW_PASSWORD)
 
     # The link is spent.
     again = Client().get(link, follow=True).content.decode()

@@ -15,6 +15,7 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.test import RequestFactory
 from django.utils import translation
 from rest_framework.authtoken.models import Token
 
@@ -105,7 +106,9 @@ class TestUsersCommand:
         )
         assert data["memberships"] == [{"organization": "buyer", "role": "analyst"}]
         assert data["password"] is None
-        assert authenticate(username="hanako", password="Kaizen-no-michi-42") is not None
+        assert authenticate(
+            RequestFactory().post("/"), username="hanako", password="Kaizen-no-michi-42"
+        ) is not None
 
     def test_create_without_password_prints_a_generated_one(self, world):
         data = run_json(
@@ -119,7 +122,9 @@ class TestUsersCommand:
             "--organization",
             "buyer",
         )
-        assert authenticate(username="ken", password=data["password"]) is not None
+        assert authenticate(
+            RequestFactory().post("/"), username="ken", password=data["password"]
+        ) is not None
         assert Membership.objects.get(user__username="ken").role == "auditor"
 
     def test_membership_is_recorded_in_the_audit_trail(self, world):

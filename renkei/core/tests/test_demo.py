@@ -7,6 +7,7 @@ import json
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import RequestFactory
 from django.utils import timezone
 
 from renkei.accounts.models import User
@@ -53,7 +54,9 @@ class TestDemoCommand:
 
     def test_every_login_works_and_has_its_role(self, demo):
         for login in demo["logins"]:
-            user = authenticate(username=login["username"], password=login["password"])
+            user = authenticate(
+                RequestFactory().post("/"), username=login["username"], password=login["password"]
+            )
             assert user is not None, login
             assert user.primary_role() == login["role"]
             if login["supplier"]:
@@ -70,7 +73,9 @@ class TestDemoCommand:
         again = demo_json()
         assert again == demo
         assert counts() == before
-        assert authenticate(username="admin", password="demo-admin-2026") is not None
+        assert authenticate(
+            RequestFactory().post("/"), username="admin", password="demo-admin-2026"
+        ) is not None
 
     def test_the_audit_trail_records_the_data_and_verifies(self, demo):
         checked, problems = verify()

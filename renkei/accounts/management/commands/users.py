@@ -1,5 +1,5 @@
-"""`renkei users create|token|list|invite`: staff accounts of buyer organizations, and portal
-invitations for supplier contacts."""
+"""`renkei users create|token|list|invite|unlock`: staff accounts of buyer organizations, portal
+invitations for supplier contacts, and lifting a login lockout."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import secrets
 import sys
 from typing import Any
 
+from axes.utils import reset as reset_login_failures
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
@@ -106,12 +107,22 @@ class Command(RenkeiCommand):
             help="The buyer, when several organizations use the supplier code.",
         )
         invite.add_argument("--name", help="The contact's name, for a new contact.")
+        unlock = subparsers.add_parser(
+            "unlock",
+            help="Clear the failed logins recorded for a login ID, from every address, so a "
+            "locked-out user can log in again at once.",
+        )
+        unlock.add_argument("username", metavar="USERNAME")
 
     def run(self, action: str, **options: Any) -> Any:
         if action == "create":
             return self.create(**options)
         if action == "invite":
             return self.invite(**options)
+        if action == "unlock":
+            # Attempts are recorded for any username typed, existing or not: clear them either way.
+            username = options["username"]
+            return {"username": username, "cleared": reset_login_failures(username=username)}
         if action == "token":
             user = User.objects.filter(username=options["username"]).first()
             if user is None:
@@ -234,6 +245,10 @@ class Command(RenkeiCommand):
             return text
         if action == "token":
             return data["token"]
+        if action == "unlock":
+            if data["cleared"]:
+                return _("Cleared the failed logins of %(username)s; the login is unlocked.") % data
+            return _("No failed logins are recorded for %(username)s.") % data
         if action == "invite":
             return "\n".join(
                 [
