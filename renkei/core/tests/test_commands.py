@@ -355,3 +355,12 @@ def test_serve_refuses_an_unmigrated_database(tmp_path):
     assert result.returncode != 0
     assert "renkei migrate" in result.stderr
     assert time.monotonic() - started < 60
+
+
+def test_a_command_on_an_unmigrated_database_says_to_migrate(tmp_path):
+    result = subprocess.run(
+        [RENKEI, "users", "list", "--json"], env=sqlite_env(tmp_path),
+        capture_output=True, text=True, check=False, timeout=60,
+    )
+    assert result.returncode == 2
+    assert "renkei migrate" in result.stderr and "Traceback" not in result.stderr
