@@ -84,3 +84,7 @@ class Membership(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.organization} ({self.role})"
+
+    def owning_organization_id(self) -> int:
+        """The organization whose audit trail records changes of the membership."""
+        return self.organization_id

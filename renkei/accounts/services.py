@@ -1,7 +1,9 @@
-"""Supplier-contact onboarding: inviting a contact to the portal and revoking its access.
+"""Onboarding people: inviting a supplier contact to the portal and revoking its access, and
+managing an organization's staff members (add, change role, remove).
 
 Views and the CLI call these. The contact's change (login user, portal access) goes through
-renkei.suppliers.services.save_record, so it is validated and audited like any other change.
+renkei.suppliers.services.save_record, so it is validated and audited like any other change; a
+membership change is recorded in the organization's audit trail in the same transaction.
 
 A set-password link is Django's password-reset token (default_token_generator) for the user:
 valid for PASSWORD_RESET_TIMEOUT and spent once the password is set. It is only ever sent to
@@ -14,6 +16,7 @@ from __future__ import annotations
 import logging
 import smtplib
 from dataclasses import dataclass, replace
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
@@ -27,8 +30,10 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
-from renkei.accounts.models import User
-from renkei.audit.services import Actor
+from renkei.accounts.models import Membership, Organization, User
+from renkei.audit.models import AuditEntry
+from renkei.audit.services import Actor, record, snapshot
+from renkei.core.permissions import Role
 from renkei.suppliers.models import Contact
 from renkei.suppliers.services import save_record
 
@@ -80,21 +85,40 @@ def _find_user(email: str) -> User | None:
     return matches[0] if matches else None
 
 
-def _create_user(contact: Contact) -> User:
-    user = User(
-        username=contact.email.lower(), email=contact.email, display_name=contact.name[:150]
-    )
-    # No password until the person sets one through the invitation link.
+def _create_user(email: str, display_name: str) -> User:
+    """A new user named by EMAIL, without a password until the invitation link sets one."""
+    user = User(username=email.lower(), email=email, display_name=display_name[:150])
     user.set_unusable_password()
     try:
         user.full_clean()
     except ValidationError as exc:
         raise InvitationError(
             _("No account can be created for %(email)s: %(problem)s")
-            % {"email": contact.email, "problem": " ".join(exc.messages)}
+            % {"email": email, "problem": " ".join(exc.messages)}
         ) from exc
     user.save()
     return user
+
+
+def _invitation_url(user: User) -> tuple[str, bool]:
+    """(link, sets_password): a set-password link while USER has no password, else the login
+    page, so an invitation can never take over an account someone already uses."""
+    if user.has_usable_password():
+        return absolute_url(reverse("login")), False
+    return set_password_url(user), True
+
+
+def _retire_unused_invitation(user: User | None) -> None:
+    """Spend USER's outstanding set-password links once nothing is left for them to open."""
+    if user is None or user.has_usable_password():
+        return
+    still_needed = (
+        user.memberships.exists() or user.supplier_contacts.filter(portal_access=True).exists()
+    )
+    if not still_needed:
+        # Changing the (unusable) password hash invalidates outstanding tokens.
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
 
 
 def _link(actor: Actor, contact: Contact) -> tuple[User, bool]:
@@ -108,7 +132,7 @@ def _link(actor: Actor, contact: Contact) -> tuple[User, bool]:
         user = contact.user or _find_user(contact.email)
         created = user is None
         if user is None:
-            user = _create_user(contact)
+            user = _create_user(contact.email, contact.name)
         elif not user.is_active:
             raise InvitationError(
                 _("The account for %(email)s is disabled.") % {"email": user.email or contact.email}
@@ -143,8 +167,7 @@ def invite_contact(actor: Actor, contact: Contact, *, send: bool = True) -> Invi
         # Another request created the same user a moment ago: link that one.
         user, created = _link(actor, contact)
     contact.refresh_from_db()
-    sets_password = not user.has_usable_password()
-    url = set_password_url(user) if sets_password else absolute_url(reverse("login"))
+    url, sets_password = _invitation_url(user)
     invitation = Invitation(contact, user, url, created, sets_password, sent=False)
     return send_invitation(actor, invitation) if send else invitation
 
@@ -154,41 +177,54 @@ def send_invitation(actor: Actor, invitation: Invitation) -> Invitation:
     return replace(invitation, sent=_send(actor, invitation))
 
 
-def _send(actor: Actor, invitation: Invitation) -> bool:
-    contact, user = invitation.contact, invitation.user
-    organization = contact.supplier.organization
+def organization_name(organization: Organization) -> str:
+    """The organization's name in the active language."""
+    if translation.get_language() == "en" and organization.name_en:
+        return organization.name_en
+    return organization.name
+
+
+def send_mail_to_user(
+    user: User, template: str, context: dict[str, Any], *, what: str
+) -> bool:
+    """Render accounts/email/TEMPLATE{_subject.txt,.txt,.html} in USER's language and send it
+    to USER's own address. False (and a warning naming WHAT) if the mail server refused it."""
     with translation.override(mail_language(user)):
         context = {
-            "contact": contact,
-            "supplier": contact.supplier,
-            "organization": organization,
-            "organization_name": (
-                organization.name_en
-                if translation.get_language() == "en" and organization.name_en
-                else organization.name
-            ),
-            "inviter": actor.user,
+            **context,
             "user": user,
-            "url": invitation.url,
-            "sets_password": invitation.sets_password,
+            "organization_name": organization_name(context["organization"]),
             "expiry_days": settings.PASSWORD_RESET_TIMEOUT // (24 * 3600),
             "login_url": absolute_url(reverse("login")),
             "reset_url": absolute_url(reverse("password_reset")),
         }
-        subject = render_to_string("accounts/email/invitation_subject.txt", context)
+        subject = render_to_string(f"accounts/email/{template}_subject.txt", context)
         subject = settings.EMAIL_SUBJECT_PREFIX + " ".join(subject.split())
-        text = render_to_string("accounts/email/invitation.txt", context)
-        html = render_to_string("accounts/email/invitation.html", context)
-    message = EmailMultiAlternatives(
-        subject, text, settings.DEFAULT_FROM_EMAIL, [user.email]
-    )
+        text = render_to_string(f"accounts/email/{template}.txt", context)
+        html = render_to_string(f"accounts/email/{template}.html", context)
+    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [user.email])
     message.attach_alternative(html, "text/html")
     try:
         message.send()
     except (smtplib.SMTPException, OSError) as exc:
-        logger.warning("invitation mail to contact %s could not be sent: %s", contact.pk, exc)
+        logger.warning("%s could not be sent: %s", what, exc)
         return False
     return True
+
+
+def _send(actor: Actor, invitation: Invitation) -> bool:
+    contact = invitation.contact
+    context = {
+        "contact": contact,
+        "supplier": contact.supplier,
+        "organization": contact.supplier.organization,
+        "inviter": actor.user,
+        "url": invitation.url,
+        "sets_password": invitation.sets_password,
+    }
+    return send_mail_to_user(
+        invitation.user, "invitation", context, what=f"invitation mail to contact {contact.pk}"
+    )
 
 
 def revoke_portal_access(actor: Actor, contact: Contact) -> Contact:
@@ -201,14 +237,198 @@ def revoke_portal_access(actor: Actor, contact: Contact) -> Contact:
             return contact
         contact.portal_access = False
         save_record(actor, contact)
-        user = contact.user
-        if user is not None and not user.has_usable_password():
-            still_needed = (
-                user.memberships.exists()
-                or user.supplier_contacts.filter(portal_access=True).exists()
-            )
-            if not still_needed:
-                # Changing the (unusable) password hash invalidates outstanding tokens.
-                user.set_unusable_password()
-                user.save(update_fields=["password"])
+        _retire_unused_invitation(contact.user)
     return contact
+
+
+# --- Staff members of an organization -----------------------------------------------------------
+
+
+class MemberError(Exception):
+    """A membership change that is refused (the last administrator, a duplicate, ...)."""
+
+
+@dataclass(frozen=True)
+class MemberInvitation:
+    membership: Membership
+    user: User
+    url: str  # the set-password link, or the login page for a user who has a password
+    created_user: bool
+    sets_password: bool
+    sent: bool
+
+
+def _locked_organization(organization_id: int) -> Organization:
+    """Lock the organization row: membership changes of one organization run one at a time, so
+    two admins demoting each other at once cannot leave it without an administrator."""
+    return Organization.objects.select_for_update().get(pk=organization_id)
+
+
+def is_last_admin(membership: Membership) -> bool:
+    """MEMBERSHIP is its organization's only administrator."""
+    return membership.role == Role.ADMIN and not _other_admins(membership)
+
+
+def _other_admins(membership: Membership) -> bool:
+    return (
+        Membership.objects.filter(organization_id=membership.organization_id, role=Role.ADMIN)
+        .exclude(pk=membership.pk)
+        .exists()
+    )
+
+
+def grant_membership(actor: Actor, user: User, organization: Organization, role: str) -> Membership:
+    """Make USER a member of ORGANIZATION with ROLE (audited). Call inside a transaction."""
+    if role not in Role.values:
+        raise MemberError(_("Unknown role %(role)s.") % {"role": role})
+    with transaction.atomic():
+        _locked_organization(organization.pk)
+        if Membership.objects.filter(user=user, organization=organization).exists():
+            raise MemberError(
+                _("%(user)s is already a member of %(organization)s.")
+                % {"user": user.email or user.username, "organization": organization}
+            )
+        membership = Membership.objects.create(user=user, organization=organization, role=role)
+        record(actor, AuditEntry.Action.CREATE, membership, None, snapshot(membership))
+    return membership
+
+
+def create_staff_user(
+    actor: Actor,
+    username: str,
+    *,
+    email: str,
+    role: str,
+    organization: Organization,
+    password: str,
+) -> User:
+    """A new user with a password and a staff membership (the CLI's `users create`)."""
+    with transaction.atomic():
+        user = User(username=username, email=email)
+        user.set_password(password)
+        user.full_clean()
+        user.save()
+        grant_membership(actor, user, organization, role)
+    return user
+
+
+def _add(
+    actor: Actor, organization: Organization, email: str, display_name: str, role: str
+) -> tuple[Membership, bool]:
+    with transaction.atomic():
+        user = _find_user(email)
+        created = user is None
+        if user is None:
+            user = _create_user(email, display_name or email)
+        elif not user.is_active:
+            raise MemberError(
+                _("The account for %(email)s is disabled.") % {"email": user.email or email}
+            )
+        elif not user.email:
+            raise MemberError(
+                _("The login %(username)s has no e-mail address to send the invitation to.")
+                % {"username": user.username}
+            )
+        membership = grant_membership(actor, user, organization, role)
+    return membership, created
+
+
+def add_member(
+    actor: Actor,
+    organization: Organization,
+    *,
+    email: str,
+    display_name: str = "",
+    role: str,
+    send: bool = True,
+) -> MemberInvitation:
+    """Add the person with EMAIL to ORGANIZATION as ROLE and e-mail them.
+
+    An existing account (named by or using the address) gets the membership and a mail with
+    the login page; its password and display name stay as they are. Otherwise a user without a
+    password is created and the mail carries a set-password link, accepted by the same
+    invitation page as a supplier contact's.
+    """
+    email, display_name = email.strip(), display_name.strip()
+    try:
+        try:
+            membership, created = _add(actor, organization, email, display_name, role)
+        except IntegrityError:
+            # Another request created the same user (or membership) a moment ago: once more
+            # finds it and answers with the proper message.
+            membership, created = _add(actor, organization, email, display_name, role)
+    except InvitationError as exc:
+        raise MemberError(str(exc)) from exc
+    user = membership.user
+    url, sets_password = _invitation_url(user)
+    invitation = MemberInvitation(membership, user, url, created, sets_password, sent=False)
+    return send_member_invitation(actor, invitation) if send else invitation
+
+
+def send_member_invitation(actor: Actor, invitation: MemberInvitation) -> MemberInvitation:
+    """E-mail INVITATION (after the transaction that made it has committed)."""
+    membership = invitation.membership
+    with translation.override(mail_language(invitation.user)):
+        role_label = str(Role(membership.role).label)
+    context = {
+        "membership": membership,
+        "organization": membership.organization,
+        "role": role_label,
+        "inviter": actor.user,
+        "url": invitation.url,
+        "sets_password": invitation.sets_password,
+    }
+    sent = send_mail_to_user(
+        invitation.user, "member_invitation", context,
+        what=f"member invitation mail for membership {membership.pk}",
+    )
+    return replace(invitation, sent=sent)
+
+
+def change_role(actor: Actor, membership: Membership, role: str) -> Membership:
+    """Give MEMBERSHIP another role (audited). The last administrator keeps the role."""
+    if role not in Role.values:
+        raise MemberError(_("Unknown role %(role)s.") % {"role": role})
+    with transaction.atomic():
+        _locked_organization(membership.organization_id)
+        membership = Membership.objects.select_related("user", "organization").get(
+            pk=membership.pk
+        )
+        if membership.role == role:
+            return membership
+        if membership.role == Role.ADMIN and not _other_admins(membership):
+            raise MemberError(
+                _("%(user)s is the last administrator of %(organization)s and keeps the role. "
+                  "Make another member an administrator first.")
+                % {"user": membership.user, "organization": membership.organization}
+            )
+        before = snapshot(membership)
+        membership.role = role
+        membership.save(update_fields=["role", "updated_at"])
+        record(actor, AuditEntry.Action.UPDATE, membership, before, snapshot(membership))
+    return membership
+
+
+def remove_member(actor: Actor, membership: Membership) -> None:
+    """End MEMBERSHIP (audited). The user is never deleted: it may belong to other
+    organizations or be a supplier contact. The last administrator cannot be removed."""
+    with transaction.atomic():
+        _locked_organization(membership.organization_id)
+        membership = (
+            Membership.objects.select_related("user", "organization")
+            .filter(pk=membership.pk)
+            .first()
+        )
+        if membership is None:
+            return
+        if membership.role == Role.ADMIN and not _other_admins(membership):
+            raise MemberError(
+                _("%(user)s is the last administrator of %(organization)s and cannot be removed. "
+                  "Make another member an administrator first.")
+                % {"user": membership.user, "organization": membership.organization}
+            )
+        before = snapshot(membership)
+        record(actor, AuditEntry.Action.DELETE, membership, before, None)
+        user = membership.user
+        membership.delete()
+        _retire_unused_invitation(user)

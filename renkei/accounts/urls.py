@@ -34,4 +34,8 @@ urlpatterns = [
     ),
     path("contacts/<int:pk>/invite/", views.contact_invite, name="contact-invite"),
     path("contacts/<int:pk>/revoke/", views.contact_revoke, name="contact-revoke"),
+    path("members/", views.members, name="members"),
+    path("members/add/", views.member_add, name="member-add"),
+    path("members/<int:pk>/role/", views.member_role, name="member-role"),
+    path("members/<int:pk>/remove/", views.member_remove, name="member-remove"),
 ]

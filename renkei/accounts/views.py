@@ -1,5 +1,5 @@
-"""Sign-in pages, "my account" (the REST API token), password reset and supplier-contact
-invitations (renkei.accounts.services)."""
+"""Sign-in pages, "my account" (the REST API token), password reset, supplier-contact
+invitations and the organization's members (renkei.accounts.services)."""
 
 from __future__ import annotations
 
@@ -11,17 +11,29 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.authtoken.models import Token
 
-from renkei.accounts.services import InvitationError, invite_contact, revoke_portal_access
+from renkei.accounts.forms import MemberAddForm, MemberRoleForm
+from renkei.accounts.models import Membership, Organization
+from renkei.accounts.services import (
+    InvitationError,
+    MemberError,
+    add_member,
+    change_role,
+    invite_contact,
+    is_last_admin,
+    remove_member,
+    revoke_portal_access,
+)
 from renkei.audit.services import Actor
 from renkei.core.access import SupplierAccess, get_for_user_or_404
-from renkei.core.permissions import CHANGE, VIEW
+from renkei.core.permissions import CHANGE, MANAGE, VIEW
 from renkei.suppliers.models import Contact
 
 
@@ -97,6 +109,165 @@ def contact_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         request, _("%(name)s can no longer use the supplier portal.") % {"name": contact.name}
     )
     return redirect(_contacts_tab(contact))
+
+
+# --- The organization's members (admins only) ----------------------------------------------------
+
+
+def _managed_organizations(request: HttpRequest) -> QuerySet:
+    """The organizations the user administers; 403 when there are none."""
+    organizations = Organization.for_user(request.user, MANAGE)
+    if not organizations.exists():
+        raise PermissionDenied
+    return organizations
+
+
+def _chosen_organization(request: HttpRequest, organizations: list[Organization]) -> Organization:
+    """The organization named by ?organization= (404 if not administered), else the first."""
+    wanted = request.GET.get("organization") or request.POST.get("organization")
+    if not wanted:
+        return organizations[0]
+    for organization in organizations:
+        if str(organization.pk) == wanted:
+            return organization
+    raise Http404
+
+
+def _members_url(organization_id: int) -> str:
+    return f"{reverse('members')}?organization={organization_id}"
+
+
+def _membership_to_manage(request: HttpRequest, pk: int) -> Membership:
+    """The membership, if the user administers its organization.
+
+    404 for a membership of an organization the user does not belong to (or none at all); 403
+    for one of the user's own organization that it may not manage (analysts, auditors).
+    """
+    membership = (
+        Membership.objects.select_related("user", "organization")
+        .filter(organization__in=Organization.for_user(request.user, VIEW), pk=pk)
+        .first()
+    )
+    if membership is None:
+        raise Http404
+    if not Organization.for_user(request.user, MANAGE).filter(pk=membership.organization_id).exists():
+        raise PermissionDenied
+    return membership
+
+
+def _after_change(request: HttpRequest, organization_id: int) -> HttpResponse:
+    """Back to the member list, or to the dashboard when the user no longer administers it."""
+    if Organization.for_user(request.user, MANAGE).filter(pk=organization_id).exists():
+        return redirect(_members_url(organization_id))
+    return redirect("dashboard")
+
+
+@login_required
+@require_http_methods(["GET"])
+def members(request: HttpRequest) -> HttpResponse:
+    organizations = list(_managed_organizations(request))
+    organization = _chosen_organization(request, organizations)
+    rows = (
+        Membership.objects.filter(organization=organization)
+        .select_related("user")
+        .order_by("role", "user__username")  # admin, analyst, auditor
+    )
+    return render(
+        request,
+        "accounts/members.html",
+        {"organizations": organizations, "organization": organization, "rows": rows},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def member_add(request: HttpRequest) -> HttpResponse:
+    organization = _chosen_organization(request, list(_managed_organizations(request)))
+    form = MemberAddForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            invitation = add_member(
+                Actor.from_request(request), organization, **form.cleaned_data
+            )
+        except MemberError as exc:
+            form.add_error(None, str(exc))
+        else:
+            names = {"name": invitation.user, "email": invitation.user.email,
+                     "organization": organization}
+            if not invitation.sent:
+                messages.warning(
+                    request,
+                    _("%(name)s was added to %(organization)s, but the e-mail could not be sent. "
+                      "Ask them to log in, or to use “Forgot your password?” on the login page.")
+                    % names,
+                )
+            elif invitation.sets_password:
+                messages.success(
+                    request,
+                    _("%(name)s was added to %(organization)s; an invitation to set a password "
+                      "went to %(email)s.") % names,
+                )
+            else:
+                messages.success(
+                    request,
+                    _("%(name)s already had an account and was added to %(organization)s; a "
+                      "notice went to %(email)s.") % names,
+                )
+            return redirect(_members_url(organization.pk))
+    return render(
+        request, "accounts/member_form.html", {"form": form, "organization": organization}
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def member_role(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = _membership_to_manage(request, pk)
+    form = MemberRoleForm(request.POST or None, initial={"role": membership.role})
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership = change_role(
+                Actor.from_request(request), membership, form.cleaned_data["role"]
+            )
+        except MemberError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request,
+                _("The role of %(name)s is now %(role)s.")
+                % {"name": membership.user, "role": membership.get_role_display()},
+            )
+            return _after_change(request, membership.organization_id)
+    return render(
+        request,
+        "accounts/member_form.html",
+        {"form": form, "organization": membership.organization, "membership": membership},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = _membership_to_manage(request, pk)
+    error = ""
+    if request.method == "POST":
+        try:
+            remove_member(Actor.from_request(request), membership)
+        except MemberError as exc:
+            error = str(exc)
+        else:
+            messages.success(
+                request,
+                _("%(name)s is no longer a member of %(organization)s.")
+                % {"name": membership.user, "organization": membership.organization},
+            )
+            return _after_change(request, membership.organization_id)
+    return render(
+        request,
+        "accounts/member_confirm_remove.html",
+        {"membership": membership, "organization": membership.organization, "error": error,
+         "last_admin": is_last_admin(membership)},
+    )
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):

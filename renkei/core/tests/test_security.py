@@ -25,6 +25,7 @@ from django.utils.regex_helper import normalize
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from renkei.accounts.models import Membership
 from renkei.audit.models import AuditEntry
 from renkei.audit.services import Actor
 from renkei.core.testing import PASSWORD
@@ -104,12 +105,17 @@ def _foreign(world, viewer):
             AuditEntry.objects.filter(supplier_id_ref__in=[s.pk for s in suppliers])
         ),
     }
+    # Staff memberships of organizations the viewer does not administer (member management).
+    objects["membership"] = list(
+        Membership.objects.filter(organization__in=orgs).select_related("user")
+    )
     objects["contact"] = objects["contacts"]
     objects["contract"] = objects["contracts"]
     objects["certification"] = objects["certifications"]
     markers = [f"LEAK-{s.code}-" for s in suppliers] + [s.name for s in suppliers]
     markers += [c.name for c in objects["contacts"]] + [c.title for c in objects["contracts"]]
     markers += [c.number for c in objects["certifications"]]
+    markers += [m.user.email for m in objects["membership"] if m.user != viewer]
     return own, objects, markers
 
 
@@ -139,6 +145,9 @@ def _urls_with_foreign_objects(world, viewer):
         elif template.startswith("accounts/contacts/"):
             for contact in objects["contacts"]:
                 urls.append(("/" + template % {**values, "pk": contact.pk}, True))
+        elif template.startswith("accounts/members/"):
+            for member in objects["membership"]:
+                urls.append(("/" + template % {**values, "pk": member.pk}, True))
         elif template.startswith("api/v1/"):
             model = API_MODELS[re.match(r"api/v1/([^/.]+)", template).group(1)]
             assert objects[model], f"no foreign {model} to attack {template} with"

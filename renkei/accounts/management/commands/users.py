@@ -16,10 +16,15 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
-from renkei.accounts.models import Membership, Organization, User
-from renkei.accounts.services import InvitationError, invite_contact, send_invitation
-from renkei.audit.models import AuditEntry
-from renkei.audit.services import Actor, PendingEntry, record_many, snapshot
+from renkei.accounts.models import Organization, User
+from renkei.accounts.services import (
+    InvitationError,
+    MemberError,
+    create_staff_user,
+    invite_contact,
+    send_invitation,
+)
+from renkei.audit.services import Actor
 from renkei.core.management.base import RenkeiCommand
 from renkei.core.permissions import Role
 from renkei.suppliers.models import Contact, Supplier
@@ -43,37 +48,6 @@ def user_data(user: User) -> dict[str, Any]:
             }
         ),
     }
-
-
-def create_staff_user(
-    actor: Actor,
-    username: str,
-    *,
-    email: str,
-    role: str,
-    organization: Organization,
-    password: str,
-) -> User:
-    """Create a user with a staff membership; the membership is recorded in the audit trail."""
-    with transaction.atomic():
-        user = User(username=username, email=email)
-        user.set_password(password)
-        user.full_clean()
-        user.save()
-        membership = Membership.objects.create(user=user, organization=organization, role=role)
-        record_many(
-            actor,
-            [
-                PendingEntry(
-                    AuditEntry.Action.CREATE,
-                    membership,
-                    None,
-                    snapshot(membership),
-                    organization_id=organization.id,
-                )
-            ],
-        )
-    return user
 
 
 class Command(RenkeiCommand):
@@ -172,6 +146,8 @@ class Command(RenkeiCommand):
             )
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
+        except MemberError as exc:
+            raise CommandError(str(exc)) from exc
         data = user_data(user)
         data["password"] = password if generated else None
         return data
