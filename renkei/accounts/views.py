@@ -311,3 +311,14 @@ class PasswordResetView(auth_views.PasswordResetView):
             "expiry_days": settings.PASSWORD_RESET_TIMEOUT // (24 * 3600),
         }
         return super().form_valid(form)
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Change one's own password; the session stays signed in and the page says it worked."""
+
+    success_url = reverse_lazy("account")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        messages.success(self.request, _("Your password was changed."))
+        return response

@@ -6,6 +6,7 @@ import pytest
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
+from renkei.core.testing import PASSWORD
 from renkei.suppliers.models import Contact
 
 pytestmark = pytest.mark.django_db
@@ -97,3 +98,18 @@ def test_garbled_reset_link_explains(world):
     page = Client().get("/accounts/password/reset/MQ/abc-def/", follow=True).content.decode()
     assert "このリンクは使えません" in page
     assert reverse("password_reset") in page
+
+
+@pytest.mark.django_db
+def test_a_user_changes_their_own_password(world, client_for):
+    client = client_for(world.supplier1)
+    page = client.get("/accounts/me/password/")
+    assert page.status_code == 200 and "パスワードの変更" in page.content.decode()
+    new = {"new_password1": "Kaizen-2026-secure", "new_password2": "Kaizen-2026-secure"}
+    wrong = client.post("/accounts/me/password/", {"old_password": "not-it", **new})
+    assert wrong.status_code == 200
+    done = client.post("/accounts/me/password/", {"old_password": PASSWORD, **new})
+    assert done.status_code == 302 and done["Location"] == "/accounts/me/"
+    world.supplier1.refresh_from_db()
+    assert world.supplier1.check_password("Kaizen-2026-secure")
+    assert client.get("/suppliers/").status_code == 200  # still signed in
