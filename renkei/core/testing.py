@@ -37,6 +37,19 @@ class World:
     nobody: User  # authenticated, no membership and no contact
 
 
+def tamper(sql: str, params: list[Any]) -> None:
+    """Change rows as an attacker with database access would, bypassing the PostgreSQL trigger
+    that keeps audit entries append-only. For tests of `renkei audit verify` only."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute("SET LOCAL session_replication_role = replica")
+        cur.execute(sql, params)
+        if connection.vendor == "postgresql":
+            cur.execute("SET LOCAL session_replication_role = origin")
+
+
 def make_user(username: str, **extra: Any) -> User:
     user = User(username=username, email=f"{username}@example.jp", **extra)
     user.set_password(PASSWORD)

@@ -3,6 +3,7 @@ from django.db import connection
 
 from renkei.audit.models import AuditChain, AuditEntry
 from renkei.audit.services import Actor, verify
+from renkei.core.testing import tamper
 from renkei.suppliers.models import Supplier
 from renkei.suppliers.services import delete_record, save_record
 
@@ -16,16 +17,6 @@ def trail(world):
     save_record(actor, s, tags=["重要", "IT"])
     delete_record(actor, s)
     return world
-
-
-def raw(sql, params):
-    """Tamper as an attacker with database access would (bypassing the PostgreSQL trigger)."""
-    with connection.cursor() as cur:
-        if connection.vendor == "postgresql":
-            cur.execute("SET LOCAL session_replication_role = replica")
-        cur.execute(sql, params)
-        if connection.vendor == "postgresql":
-            cur.execute("SET LOCAL session_replication_role = origin")
 
 
 @pytest.mark.django_db
@@ -50,7 +41,7 @@ class TestAuditChain:
 
     def test_changed_entry_is_found(self, trail):
         entry = AuditEntry.objects.get(organization=trail.buyer, sequence=2)
-        raw("UPDATE audit_auditentry SET actor_label = %s WHERE id = %s", ["someone", entry.id])
+        tamper("UPDATE audit_auditentry SET actor_label = %s WHERE id = %s", ["someone", entry.id])
         _, problems = verify()
         assert [(p.sequence, p.problem) for p in problems] == [
             (2, "content does not match its hash")
@@ -58,22 +49,22 @@ class TestAuditChain:
 
     def test_deleted_entry_is_found(self, trail):
         entry = AuditEntry.objects.get(organization=trail.buyer, sequence=2)
-        raw("DELETE FROM audit_auditentry WHERE id = %s", [entry.id])
+        tamper("DELETE FROM audit_auditentry WHERE id = %s", [entry.id])
         _, problems = verify()
         assert any(p.sequence == 3 and "gap" in p.problem for p in problems)
 
     def test_deleted_last_entry_is_found(self, trail):
         entry = AuditEntry.objects.get(organization=trail.buyer, sequence=3)
-        raw("DELETE FROM audit_auditentry WHERE id = %s", [entry.id])
+        tamper("DELETE FROM audit_auditentry WHERE id = %s", [entry.id])
         _, problems = verify()
         assert [p.problem for p in problems] == ["entries are missing at the end of the chain"]
 
     def test_reordered_entries_are_found(self, trail):
         one = AuditEntry.objects.get(organization=trail.buyer, sequence=1)
         two = AuditEntry.objects.get(organization=trail.buyer, sequence=2)
-        raw("UPDATE audit_auditentry SET sequence = 100 WHERE id = %s", [one.id])
-        raw("UPDATE audit_auditentry SET sequence = 1 WHERE id = %s", [two.id])
-        raw("UPDATE audit_auditentry SET sequence = 2 WHERE id = %s", [one.id])
+        tamper("UPDATE audit_auditentry SET sequence = 100 WHERE id = %s", [one.id])
+        tamper("UPDATE audit_auditentry SET sequence = 1 WHERE id = %s", [two.id])
+        tamper("UPDATE audit_auditentry SET sequence = 2 WHERE id = %s", [one.id])
         _, problems = verify()
         assert problems and all(p.organization == trail.buyer.id for p in problems)
 

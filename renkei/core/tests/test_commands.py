@@ -14,7 +14,6 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
 from django.test import RequestFactory
 from django.utils import translation
 from rest_framework.authtoken.models import Token
@@ -22,6 +21,7 @@ from rest_framework.authtoken.models import Token
 from renkei.accounts.models import Membership
 from renkei.audit.models import AuditEntry
 from renkei.audit.services import Actor
+from renkei.core.testing import tamper
 from renkei.suppliers.models import Supplier
 from renkei.suppliers.services import save_record
 
@@ -33,16 +33,6 @@ def _english():
     # Commands speak the installation's language (Japanese by default); tests match English.
     with translation.override("en"):
         yield
-
-
-def tamper(sql, params):
-    """Change the trail as an attacker with database access would (bypassing the PG trigger)."""
-    with connection.cursor() as cur:
-        if connection.vendor == "postgresql":
-            cur.execute("SET LOCAL session_replication_role = replica")
-        cur.execute(sql, params)
-        if connection.vendor == "postgresql":
-            cur.execute("SET LOCAL session_replication_role = origin")
 
 
 def run_json(*args, **kwargs):
