@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from renkei.accounts.api.views import MeView, OrganizationViewSet
 from renkei.audit.api.views import AuditEntryViewSet
+from renkei.questionnaires.api.views import TemplateViewSet
 from renkei.suppliers.api.views import (
     CertificationViewSet,
     ContactViewSet,
@@ -19,6 +20,7 @@ router.register("contacts", ContactViewSet, basename="contact")
 router.register("contracts", ContractViewSet, basename="contract")
 router.register("certifications", CertificationViewSet, basename="certification")
 router.register("audit-entries", AuditEntryViewSet, basename="auditentry")
+router.register("templates", TemplateViewSet, basename="template")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="api-me"),

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "renkei.accounts",
     "renkei.suppliers",
     "renkei.audit",
+    "renkei.questionnaires",
 ]
 
 MIDDLEWARE = [
@@ -136,6 +137,8 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # Upload limits: a file over the limit is refused before it is parsed.
 RENKEI_MAX_UPLOAD_MB = envint("RENKEI_MAX_UPLOAD_MB", 20)
+# An .xlsx is a zip: a small file may unpack to gigabytes (a zip bomb). Checked before opening.
+RENKEI_SHEET_IMPORT_MAX_UNPACKED_MB = envint("RENKEI_SHEET_IMPORT_MAX_UNPACKED_MB", 50)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 from django.apps import apps
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, Q
 
 from renkei.core.permissions import VIEW, staff_roles_allowing
 
@@ -30,7 +30,9 @@ class OwnedQuerySet(models.QuerySet):
         """Rows USER may perform ACTION on. Anonymous or inactive users get nothing.
 
         Staff: rows of organizations where their role allows ACTION. Supplier contacts: rows
-        of their own supplier(s), for the actions the model grants suppliers.
+        of their own supplier(s), for the actions the model grants suppliers. A model with
+        `shared_when_unowned` also shows its rows without an organization (e.g. built-in
+        questionnaire templates) to anyone who is staff somewhere — for viewing only.
         """
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
@@ -38,6 +40,10 @@ class OwnedQuerySet(models.QuerySet):
         condition = Q(**{f"{model.organization_path}__in": member_organization_ids(user, action)})
         if model.supplier_path is not None and action in model.supplier_actions:
             condition |= Q(**{f"{model.supplier_path}__in": contact_supplier_ids(user)})
+        if model.shared_when_unowned and action == VIEW:
+            condition |= Q(**{f"{model.organization_path}__isnull": True}) & Q(
+                Exists(member_organization_ids(user, VIEW))
+            )
         return self.filter(condition)
 
 
@@ -51,6 +57,8 @@ class OwnedModel(models.Model):
     # Path to the supplier whose contacts may act on the row; None: suppliers never see it.
     supplier_path: ClassVar[str | None] = "supplier"
     supplier_actions: ClassVar[frozenset[str]] = frozenset({VIEW})
+    # True: rows whose organization is NULL are shared, viewable by the staff of every organization.
+    shared_when_unowned: ClassVar[bool] = False
 
     objects = OwnedManager()
 

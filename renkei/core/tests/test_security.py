@@ -80,6 +80,7 @@ def url_templates() -> list[tuple[str, list[str]]]:
 API_MODELS = {
     "organizations": "organization", "suppliers": "supplier", "contacts": "contact",
     "contracts": "contract", "certifications": "certification", "audit-entries": "auditentry",
+    "templates": "template",
 }
 KINDS = ("contacts", "contracts", "certifications")
 
@@ -109,6 +110,15 @@ def _foreign(world, viewer):
     objects["membership"] = list(
         Membership.objects.filter(organization__in=orgs).select_related("user")
     )
+    # Questionnaire templates the viewer may not see: other organizations' (and, for a supplier
+    # contact, every template, the built-in one included).
+    from renkei.questionnaires.models import Template
+    from renkei.questionnaires.tests.helpers import load, small
+
+    for org in (world.buyer, world.other):
+        load(small(key="secret-sheet", name=f"LEAK-TEMPLATE-{org.slug}"), org)
+    hidden = Template.objects.exclude(pk__in=Template.objects.for_user(viewer).values("pk"))
+    objects["template"] = list(hidden)
     objects["contact"] = objects["contacts"]
     objects["contract"] = objects["contracts"]
     objects["certification"] = objects["certifications"]
@@ -116,6 +126,7 @@ def _foreign(world, viewer):
     markers += [c.name for c in objects["contacts"]] + [c.title for c in objects["contracts"]]
     markers += [c.number for c in objects["certifications"]]
     markers += [m.user.email for m in objects["membership"] if m.user != viewer]
+    markers += [t.name_ja for t in objects["template"] if t.organization_id]
     return own, objects, markers
 
 
@@ -148,6 +159,9 @@ def _urls_with_foreign_objects(world, viewer):
         elif template.startswith("accounts/members/"):
             for member in objects["membership"]:
                 urls.append(("/" + template % {**values, "pk": member.pk}, True))
+        elif template.startswith("questionnaires/templates/"):
+            for obj in objects["template"]:
+                urls.append(("/" + template % {**values, "pk": obj.pk}, True))
         elif template.startswith("api/v1/"):
             model = API_MODELS[re.match(r"api/v1/([^/.]+)", template).group(1)]
             assert objects[model], f"no foreign {model} to attack {template} with"

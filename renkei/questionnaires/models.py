@@ -1,0 +1,273 @@
+"""Questionnaire templates (the library): Template → Section → Item → Choice.
+
+A template is built in (organization NULL, shared with the staff of every organization, view
+only) or owned by one buyer. Rows are only ever created by the loader (renkei.questionnaires
+.services): a changed file becomes a new version, so a version an assessment was sent with never
+changes. The file format is docs/questionnaire-format.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+from renkei.core.models import OwnedModel, OwnedQuerySet
+from renkei.questionnaires.choices import SCORED_TYPES, AnswerType
+
+
+def localized(ja: str, en: str) -> str:
+    """EN in English when it is given, otherwise the Japanese text."""
+    if en and (translation.get_language() or "ja").startswith("en"):
+        return en
+    return ja
+
+
+class TemplateQuerySet(OwnedQuerySet):
+    def latest_versions(self) -> TemplateQuerySet:
+        """Only the newest version of each (owner, key)."""
+        newer_same_owner = Template.objects.filter(
+            organization=OuterRef("organization"), key=OuterRef("key"), version__gt=OuterRef("version")
+        )
+        newer_builtin = Template.objects.filter(
+            organization__isnull=True, key=OuterRef("key"), version__gt=OuterRef("version")
+        )
+        return self.filter(
+            Q(organization__isnull=False) & ~Q(Exists(newer_same_owner))
+            | Q(organization__isnull=True) & ~Q(Exists(newer_builtin))
+        )
+
+    def with_counts(self) -> TemplateQuerySet:
+        """Annotate item_count, critical_count and version_count (correlated subqueries)."""
+
+        def count(queryset: models.QuerySet) -> Coalesce:
+            counted = queryset.order_by().values("template_id").annotate(n=Count("pk")).values("n")
+            return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+        def versions(queryset: models.QuerySet) -> Coalesce:
+            counted = queryset.order_by().values("key").annotate(n=Count("pk")).values("n")
+            return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+        return self.annotate(
+            item_count=count(Item.objects.filter(template=OuterRef("pk"))),
+            critical_count=count(Item.objects.filter(template=OuterRef("pk"), critical=True)),
+            own_versions=versions(
+                Template.objects.filter(organization=OuterRef("organization"), key=OuterRef("key"))
+            ),
+            builtin_versions=versions(
+                Template.objects.filter(organization__isnull=True, key=OuterRef("key"))
+            ),
+        )
+
+
+TemplateManager = models.Manager.from_queryset(TemplateQuerySet)
+
+
+class Template(OwnedModel):
+    """One version of a questionnaire. Immutable once stored; `locked_at` marks it as sent."""
+
+    organization = models.ForeignKey(
+        "accounts.Organization",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="questionnaire_templates",
+        verbose_name=_("organization"),
+        help_text=_("Empty for the built-in templates shared by every organization."),
+    )
+    key = models.CharField(_("key"), max_length=50)
+    version = models.PositiveIntegerField(_("version"), validators=[MinValueValidator(1)])
+    name_ja = models.CharField(_("name (Japanese)"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
+    description_ja = models.TextField(_("description (Japanese)"), blank=True)
+    description_en = models.TextField(_("description (English)"), blank=True)
+    source_ja = models.TextField(_("source (Japanese)"), blank=True)
+    source_en = models.TextField(_("source (English)"), blank=True)
+    content_hash = models.CharField(_("content hash"), max_length=64)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # Set when an assessment is first sent with this version (the assessments app does it).
+    locked_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    supplier_path: ClassVar[str | None] = None  # later: through the supplier's assessments
+    shared_when_unowned: ClassVar[bool] = True
+
+    objects = TemplateManager()
+
+    class Meta:
+        ordering = ["key", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "key", "version"], name="template_unique_version"
+            ),
+            # NULLs are distinct in unique indexes: built-in versions need their own constraint.
+            models.UniqueConstraint(
+                fields=["key", "version"],
+                condition=Q(organization__isnull=True),
+                name="template_unique_builtin_version",
+            ),
+            models.CheckConstraint(condition=Q(version__gte=1), name="template_version_positive"),
+        ]
+        verbose_name = _("questionnaire template")
+        verbose_name_plural = _("questionnaire templates")
+
+    def __str__(self) -> str:
+        return f"{self.key} v{self.version}"
+
+    @property
+    def name(self) -> str:
+        return localized(self.name_ja, self.name_en)
+
+    @property
+    def description(self) -> str:
+        return localized(self.description_ja, self.description_en)
+
+    @property
+    def source(self) -> str:
+        return localized(self.source_ja, self.source_en)
+
+    @property
+    def is_builtin(self) -> bool:
+        return self.organization_id is None
+
+    @property
+    def is_locked(self) -> bool:
+        """Sent with an assessment: never changed again (a changed file makes a new version)."""
+        return self.locked_at is not None
+
+    @property
+    def version_count(self) -> int | None:
+        """From `with_counts()`; None when not annotated."""
+        if self.is_builtin:
+            return getattr(self, "builtin_versions", None)
+        return getattr(self, "own_versions", None)
+
+
+class TemplatePart(OwnedModel):
+    """Rows inside a template: visible exactly when their template is."""
+
+    organization_path: ClassVar[str] = "template__organization"
+    supplier_path: ClassVar[str | None] = None
+    shared_when_unowned: ClassVar[bool] = True
+
+    class Meta:
+        abstract = True
+
+
+class Section(TemplatePart):
+    template = models.ForeignKey(Template, on_delete=models.CASCADE, related_name="sections")
+    key = models.CharField(_("key"), max_length=50)
+    order = models.PositiveIntegerField(_("order"))
+    title_ja = models.CharField(_("title (Japanese)"), max_length=200)
+    title_en = models.CharField(_("title (English)"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["template", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["template", "key"], name="section_unique_key"),
+        ]
+        verbose_name = _("section")
+        verbose_name_plural = _("sections")
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def title(self) -> str:
+        return localized(self.title_ja, self.title_en)
+
+
+class Item(TemplatePart):
+    template = models.ForeignKey(Template, on_delete=models.CASCADE, related_name="items")
+    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="items")
+    # The stable id (P-01), kept across versions so answers can be compared and carried forward.
+    item_id = models.CharField(_("item id"), max_length=32)
+    order = models.PositiveIntegerField(_("order"))
+    text_ja = models.TextField(_("question (Japanese)"))
+    text_en = models.TextField(_("question (English)"), blank=True)
+    help_ja = models.TextField(_("help (Japanese)"), blank=True)
+    help_en = models.TextField(_("help (English)"), blank=True)
+    answer_type = models.CharField(_("answer type"), max_length=20, choices=AnswerType.choices)
+    allow_na = models.BooleanField(_("not applicable allowed"), default=False)
+    required = models.BooleanField(_("required"), default=True)
+    weight = models.DecimalField(
+        _("weight"), max_digits=6, decimal_places=2, default=1,
+        validators=[MinValueValidator(0), MaxValueValidator(1000)],
+    )
+    critical = models.BooleanField(_("critical"), default=False)
+    # {"item": "P-01", "in": ["done"]}: shown (and required) only when that earlier item's answer
+    # is one of the values. NULL: always shown.
+    condition = models.JSONField(_("condition"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["template", "order"]
+        constraints = [
+            # Its index also serves lookups by (template, item_id).
+            models.UniqueConstraint(fields=["template", "item_id"], name="item_unique_id"),
+        ]
+        verbose_name = _("item")
+        verbose_name_plural = _("items")
+
+    def __str__(self) -> str:
+        return f"{self.item_id} {self.text_ja[:40]}"
+
+    @property
+    def text(self) -> str:
+        return localized(self.text_ja, self.text_en)
+
+    @property
+    def help(self) -> str:
+        return localized(self.help_ja, self.help_en)
+
+    @property
+    def is_scored(self) -> bool:
+        return self.answer_type in SCORED_TYPES and self.weight > 0
+
+
+class Choice(TemplatePart):
+    organization_path: ClassVar[str] = "item__template__organization"
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="choices")
+    value = models.CharField(_("value"), max_length=50)
+    label_ja = models.CharField(_("label (Japanese)"), max_length=200)
+    label_en = models.CharField(_("label (English)"), max_length=200, blank=True)
+    points = models.PositiveSmallIntegerField(
+        _("points"), validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    order = models.PositiveIntegerField(_("order"))
+
+    class Meta:
+        ordering = ["item", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "value"], name="choice_unique_value"),
+            models.CheckConstraint(condition=Q(points__lte=100), name="choice_points_max_100"),
+        ]
+        verbose_name = _("choice")
+        verbose_name_plural = _("choices")
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return localized(self.label_ja, self.label_en)
+
+
+def template_parts(template: Template) -> dict[str, Any]:
+    """Sections with their items and choices in two queries (for pages and exports)."""
+    sections = list(template.sections.all())
+    items = list(
+        template.items.order_by("order").prefetch_related(
+            models.Prefetch("choices", queryset=Choice.objects.order_by("order"))
+        )
+    )
+    by_section: dict[int, list[Item]] = {s.pk: [] for s in sections}
+    for item in items:
+        by_section[item.section_id].append(item)
+    for section in sections:
+        section.item_list = by_section[section.pk]  # type: ignore[attr-defined]
+    return {"sections": sections, "items": items}
