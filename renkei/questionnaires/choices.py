@@ -51,3 +51,18 @@ CHOICE_TYPES = frozenset(
 CHOICES_REQUIRED = frozenset({AnswerType.SINGLE_CHOICE, AnswerType.MULTIPLE_CHOICE})
 # Types that count towards scores.
 SCORED_TYPES = CHOICE_TYPES | {AnswerType.CERTIFICATE}
+
+
+class AssessmentStatus(models.TextChoices):
+    NOT_STARTED = "not_started", _("Not started")
+    IN_PROGRESS = "in_progress", _("In progress")
+    SUBMITTED = "submitted", _("Submitted")
+    RETURNED = "returned", _("Returned")
+    APPROVED = "approved", _("Approved")
+
+
+# The supplier may answer in these; "open" (not yet approved) also blocks a second assessment.
+ANSWERABLE_STATUSES = frozenset(
+    {AssessmentStatus.NOT_STARTED, AssessmentStatus.IN_PROGRESS, AssessmentStatus.RETURNED}
+)
+OPEN_STATUSES = ANSWERABLE_STATUSES | {AssessmentStatus.SUBMITTED}

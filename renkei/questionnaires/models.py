@@ -18,7 +18,15 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from renkei.core.models import OwnedModel, OwnedQuerySet
-from renkei.questionnaires.choices import SCORED_TYPES, AnswerType
+from renkei.core.permissions import CHANGE, VIEW
+from renkei.questionnaires.choices import (
+    ANSWERABLE_STATUSES,
+    NOT_APPLICABLE,
+    OPEN_STATUSES,
+    SCORED_TYPES,
+    AnswerType,
+    AssessmentStatus,
+)
 
 
 def localized(ja: str, en: str) -> str:
@@ -271,3 +279,125 @@ def template_parts(template: Template) -> dict[str, Any]:
     for section in sections:
         section.item_list = by_section[section.pk]  # type: ignore[attr-defined]
     return {"sections": sections, "items": items}
+
+
+# --- Assessments: one template version sent to one supplier ---------------------------------
+
+
+def answer_evidence_path(instance: Answer, filename: str) -> str:
+    assessment = instance.assessment
+    return (f"evidence/{assessment.organization_id}/{assessment.supplier_id}/"
+            f"assessments/{assessment.pk}/{filename}")
+
+
+class Assessment(OwnedModel):
+    """One questionnaire (a fixed template version) sent to one supplier, with cached scores.
+
+    Changed only through renkei.questionnaires.assessments_services. Supplier contacts view and
+    answer their own supplier's assessments; buyer staff act through their role.
+    """
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="assessments",
+        verbose_name=_("organization"),
+    )
+    supplier = models.ForeignKey(
+        "suppliers.Supplier", on_delete=models.CASCADE, related_name="assessments",
+        verbose_name=_("supplier"),
+    )
+    template = models.ForeignKey(
+        Template, on_delete=models.PROTECT, related_name="assessments",
+        verbose_name=_("questionnaire template"),
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=AssessmentStatus.choices,
+        default=AssessmentStatus.NOT_STARTED,
+    )
+    due_on = models.DateField(_("due date"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("sent by"),
+    )
+    created_at = models.DateTimeField(_("sent"), auto_now_add=True)
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+    approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
+    # Cached by recompute_scores: 0–100, higher is better; NULL when nothing scored is answered.
+    score = models.DecimalField(_("score"), max_digits=4, decimal_places=1, null=True, blank=True)
+    section_scores = models.JSONField(_("section scores"), default=dict, blank=True)
+    critical_failures = models.JSONField(_("critical failures"), default=list, blank=True)
+    scored_at = models.DateTimeField(_("scored"), null=True, blank=True)
+    # Why the buyer returned it (shown to the supplier until it is submitted again).
+    return_comment = models.TextField(_("reason for return"), blank=True)
+
+    supplier_actions: ClassVar[frozenset[str]] = frozenset({VIEW, CHANGE})
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["organization", "status"], name="assessment_org_status"),
+            models.Index(fields=["supplier"], name="assessment_supplier"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(score__isnull=True) | Q(score__gte=0, score__lte=100),
+                name="assessment_score_0_100",
+            ),
+        ]
+        verbose_name = _("assessment")
+        verbose_name_plural = _("assessments")
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.template.key} v{self.template.version}"
+
+    @property
+    def is_answerable(self) -> bool:
+        return self.status in ANSWERABLE_STATUSES
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class Answer(OwnedModel):
+    """The answer to one item of one assessment (value as in docs/questionnaire-format.md)."""
+
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="answers")
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="answers")
+    # tri_state/yes_no/single_choice: the choice value; multiple_choice: a list; certificate:
+    # {held, kind, number, expires_on}; number: a decimal string; date: ISO; n/a: "n/a".
+    value = models.JSONField(_("answer"), null=True, blank=True)
+    not_applicable = models.BooleanField(_("not applicable"), default=False)
+    comment = models.TextField(_("comment"), blank=True)
+    evidence = models.FileField(
+        _("evidence file"), upload_to=answer_evidence_path, blank=True, max_length=300
+    )
+    answered_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("answered by"),
+    )
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+
+    organization_path: ClassVar[str] = "assessment__organization"
+    supplier_path: ClassVar[str | None] = "assessment__supplier"
+    supplier_actions: ClassVar[frozenset[str]] = frozenset({VIEW, CHANGE})
+
+    class Meta:
+        ordering = ["assessment", "item__order"]
+        constraints = [
+            models.UniqueConstraint(fields=["assessment", "item"], name="answer_unique_item"),
+        ]
+        verbose_name = _("answer")
+        verbose_name_plural = _("answers")
+
+    def __str__(self) -> str:
+        return f"#{self.assessment_id} {self.item.item_id}"
+
+    @property
+    def supplier_id(self) -> int:
+        """For the audit trail: entries about answers are filed under the supplier."""
+        return self.assessment.supplier_id
+
+    @property
+    def score_value(self) -> Any:
+        """The value as scoring.score expects it: "n/a" when not applicable."""
+        return NOT_APPLICABLE if self.not_applicable else self.value

@@ -70,6 +70,7 @@ TABS = [
     ("contracts", gettext_lazy("Contracts")),
     ("certifications", gettext_lazy("Certifications")),
     ("chain", gettext_lazy("Subcontractors")),
+    ("assessments", gettext_lazy("Questionnaires")),
     ("history", gettext_lazy("History")),
 ]
 
@@ -250,6 +251,11 @@ def _tab_context(request: HttpRequest, tab: str, supplier: Supplier) -> dict[str
         for cert in rows:
             cert.current_status = cert.status(today)
         return {"rows": rows}
+    if tab == "assessments":
+        from renkei.questionnaires.views_assessments import supplier_tab_context
+
+        can_send = SupplierAccess.of(user, supplier).may(ADD, Supplier)
+        return supplier_tab_context(user, supplier, can_send)
     if tab == "chain":
         rows, truncated = descendants(user, supplier)
         return {"ancestors": ancestors(user, supplier), "chain_rows": rows, "truncated": truncated}

@@ -80,7 +80,7 @@ def url_templates() -> list[tuple[str, list[str]]]:
 API_MODELS = {
     "organizations": "organization", "suppliers": "supplier", "contacts": "contact",
     "contracts": "contract", "certifications": "certification", "audit-entries": "auditentry",
-    "templates": "template",
+    "templates": "template", "assessments": "assessment",
 }
 KINDS = ("contacts", "contracts", "certifications")
 
@@ -112,13 +112,21 @@ def _foreign(world, viewer):
     )
     # Questionnaire templates the viewer may not see: other organizations' (and, for a supplier
     # contact, every template, the built-in one included).
-    from renkei.questionnaires.models import Template
+    from renkei.questionnaires.models import Assessment, Template
     from renkei.questionnaires.tests.helpers import load, small
 
     for org in (world.buyer, world.other):
         load(small(key="secret-sheet", name=f"LEAK-TEMPLATE-{org.slug}"), org)
     hidden = Template.objects.exclude(pk__in=Template.objects.for_user(viewer).values("pk"))
     objects["template"] = list(hidden)
+    # Assessments of the foreign suppliers, with an answer each.
+    from renkei.questionnaires.assessments_services import create_assessment, save_answer
+
+    for supplier in suppliers:
+        sent = create_assessment(Actor.system("test"), supplier, Template.objects.get(
+            key="scrm-sheet"))
+        save_answer(Actor.system("test"), sent, "C-03", f"LEAK-{supplier.code}-ANSWER")
+    objects["assessment"] = list(Assessment.objects.filter(supplier__in=suppliers))
     objects["contact"] = objects["contacts"]
     objects["contract"] = objects["contracts"]
     objects["certification"] = objects["certifications"]
@@ -159,6 +167,9 @@ def _urls_with_foreign_objects(world, viewer):
         elif template.startswith("accounts/members/"):
             for member in objects["membership"]:
                 urls.append(("/" + template % {**values, "pk": member.pk}, True))
+        elif template.startswith("questionnaires/assessments/"):
+            for obj in objects["assessment"]:
+                urls.append(("/" + template % {**values, "pk": obj.pk}, True))
         elif template.startswith("questionnaires/templates/"):
             for obj in objects["template"]:
                 urls.append(("/" + template % {**values, "pk": obj.pk}, True))

@@ -1,0 +1,448 @@
+"""Assessments: sending a questionnaire to a supplier, answering, submitting, reviewing, scoring.
+
+The one place answers are validated (renkei.questionnaires.values) and saved: the pages, the API,
+the CLI and (later) campaigns, the portal and the Excel import call these functions. Every change
+leaves audit entries in the same transaction; scores are recomputed set-based after each change.
+
+Access: a call with a user (`actor.user`) is checked against `for_user` here as well as in the
+view that made it; a call without one (the CLI, background jobs) is trusted.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Prefetch
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from renkei.audit.models import AuditEntry
+from renkei.audit.services import Actor, PendingEntry, record, record_many, snapshot
+from renkei.core.models import member_organization_ids
+from renkei.core.permissions import ADD, CHANGE
+from renkei.questionnaires.choices import (
+    ANSWERABLE_STATUSES,
+    NOT_APPLICABLE,
+    OPEN_STATUSES,
+    AnswerType,
+    AssessmentStatus,
+)
+from renkei.questionnaires.models import Answer, Assessment, Choice, Item, Template
+from renkei.questionnaires.scoring import ScoreItem, score, visible_items
+from renkei.questionnaires.services import lock_template
+from renkei.questionnaires.values import COMMENT_MAX, AnswerError, ParsedAnswer, parse_answer
+from renkei.suppliers.models import Supplier
+
+SCORE_BATCH = 500
+
+
+class AssessmentError(Exception):
+    """A refused change; str() is the user's message (active language)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotAllowed(AssessmentError):
+    """The user may see the assessment but not do this with it."""
+
+
+class AnswersInvalid(AssessmentError):
+    """Some answers of a batch were refused; nothing was saved. ERRORS: item id -> message."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        self.errors = dict(errors)
+        lines = [f"{item_id}: {message}" for item_id, message in self.errors.items()]
+        super().__init__("\n".join(lines))
+
+
+class Incomplete(AssessmentError):
+    """Submitting with required items unanswered. MISSING: their item ids, in template order."""
+
+    def __init__(self, missing: list[str]) -> None:
+        self.missing = missing
+        super().__init__(_("Answer every required item before submitting. Unanswered: %(items)s.")
+                         % {"items": ", ".join(missing)})
+
+
+# --- Access -------------------------------------------------------------------------------------
+
+
+def _allowed(actor: Actor, assessment: Assessment, action: str, *, staff_only: bool) -> bool:
+    user = actor.user
+    if user is None:
+        return True
+    if staff_only:
+        return assessment.organization_id in set(
+            member_organization_ids(user, action).values_list("organization_id", flat=True)
+        )
+    return Assessment.objects.for_user(user, action).filter(pk=assessment.pk).exists()
+
+
+def _require(actor: Actor, assessment: Assessment, action: str, *, staff_only: bool = False) -> None:
+    if not _allowed(actor, assessment, action, staff_only=staff_only):
+        raise NotAllowed(_("You may not change this assessment."))
+
+
+def templates_for(organization_id: int) -> Any:
+    """Templates an organization may send: its own and the built-in ones."""
+    from django.db.models import Q
+
+    return Template.objects.filter(Q(organization_id=organization_id) | Q(organization__isnull=True))
+
+
+def latest_template(organization_id: int, key: str) -> Template | None:
+    """The latest version of KEY, the organization's own before the built-in one."""
+    for owner in ({"organization_id": organization_id}, {"organization__isnull": True}):
+        found = Template.objects.filter(key=key, **owner).order_by("-version").first()
+        if found is not None:
+            return found
+    return None
+
+
+# --- Creating -----------------------------------------------------------------------------------
+
+
+def create_assessment(
+    actor: Actor, supplier: Supplier, template: Template, *, due_on: datetime.date | None = None
+) -> Assessment:
+    """Send TEMPLATE (this exact version, locked from now on) to SUPPLIER.
+
+    Only staff who may add records in the supplier's organization; the template must be the
+    organization's or a built-in one. A supplier has at most one open (not yet approved)
+    assessment per template key."""
+    if actor.user is not None and not Supplier.objects.for_user(actor.user, ADD).filter(
+        pk=supplier.pk, organization_id__in=member_organization_ids(actor.user, ADD)
+    ).exists():
+        raise NotAllowed(_("You may not send questionnaires to this supplier."))
+    if template.organization_id not in (None, supplier.organization_id):
+        raise AssessmentError(_("This template belongs to another organization."))
+    with transaction.atomic():
+        # Locking the supplier row queues concurrent sends to it, so the check below holds.
+        Supplier.objects.select_for_update().filter(pk=supplier.pk).first()
+        open_one = (
+            Assessment.objects.filter(
+                supplier=supplier, template__key=template.key, status__in=OPEN_STATUSES,
+                template__organization_id=template.organization_id,
+            ).order_by("pk").first()
+        )
+        if open_one is not None:
+            raise AssessmentError(
+                _("%(supplier)s already has an open assessment of “%(template)s” (#%(id)d, "
+                  "%(status)s). Approve it first.")
+                % {"supplier": supplier.code, "template": template.key, "id": open_one.pk,
+                   "status": open_one.get_status_display()}
+            )
+        lock_template(template)
+        assessment = Assessment.objects.create(
+            organization_id=supplier.organization_id, supplier=supplier, template=template,
+            due_on=due_on, created_by=actor.user,
+        )
+        record(actor, AuditEntry.Action.CREATE, assessment, None, _assessment_snapshot(assessment))
+    return assessment
+
+
+def _assessment_snapshot(assessment: Assessment) -> dict[str, Any]:
+    data = snapshot(assessment)
+    for cached in ("score", "section_scores", "critical_failures", "scored_at"):
+        data.pop(cached, None)
+    return data
+
+
+# --- Answering ----------------------------------------------------------------------------------
+
+
+def _answer_snapshot(answer: Answer | None) -> dict[str, Any] | None:
+    if answer is None:
+        return None
+    return {
+        "item": answer.item.item_id,
+        "value": answer.score_value,
+        "comment": answer.comment,
+        "evidence": answer.evidence.name or "",
+    }
+
+
+def _items(assessment: Assessment) -> list[Item]:
+    return list(
+        Item.objects.filter(template_id=assessment.template_id)
+        .order_by("order")
+        .prefetch_related(Prefetch("choices", queryset=Choice.objects.order_by("order")))
+    )
+
+
+def save_answer(
+    actor: Actor, assessment: Assessment, item_id: str, raw: Any, *, comment: str | None = None,
+    evidence: Any = None,
+) -> Answer | None:
+    """Validate and save the answer to ITEM_ID (blank RAW clears it). COMMENT None keeps the
+    comment; EVIDENCE (an uploaded file) replaces the evidence. Raises AnswerError for a refused
+    value, AssessmentError when the assessment is not open for answers."""
+    comments = {item_id: comment} if comment is not None else None
+    files = {item_id: evidence} if evidence is not None else None
+    try:
+        saved = save_answers(actor, assessment, {item_id: raw}, comments=comments, evidence=files)
+    except AnswersInvalid as exc:
+        raise AnswerError(exc.errors[item_id]) from exc
+    return saved.get(item_id)
+
+
+def validate_answers(
+    items: Iterable[Item], mapping: Mapping[str, Any], comments: Mapping[str, str] | None = None,
+    evidence: Mapping[str, Any] | None = None,
+) -> tuple[dict[str, ParsedAnswer], dict[str, str]]:
+    """Parse every answer of MAPPING (item id -> raw); (parsed answers, errors by item id)."""
+    by_id = {item.item_id: item for item in items}
+    parsed: dict[str, ParsedAnswer] = {}
+    errors: dict[str, str] = {}
+    for item_id in {*mapping, *(comments or {}), *(evidence or {})}:
+        item = by_id.get(item_id)
+        if item is None:
+            errors[item_id] = _("No such item in this questionnaire.")
+            continue
+        comment = (comments or {}).get(item_id)
+        if comment is not None and len(comment) > COMMENT_MAX:
+            errors[item_id] = _("The comment is longer than %(limit)d characters.") % {
+                "limit": COMMENT_MAX}
+            continue
+        if item_id not in mapping:
+            continue
+        raw = mapping[item_id]
+        try:
+            if item.answer_type == AnswerType.FILE and (evidence or {}).get(item_id) is not None:
+                parsed[item_id] = ParsedAnswer(None)
+            else:
+                parsed[item_id] = parse_answer(item, raw)
+        except AnswerError as exc:
+            errors[item_id] = exc.message
+    return parsed, errors
+
+
+def save_answers(
+    actor: Actor, assessment: Assessment, mapping: Mapping[str, Any], *,
+    comments: Mapping[str, str] | None = None, evidence: Mapping[str, Any] | None = None,
+) -> dict[str, Answer | None]:
+    """All or nothing: validate every answer of MAPPING (item id -> raw value), then write the
+    changed ones in bulk with their audit entries. Raises AnswersInvalid listing every refused
+    answer (nothing is written then). Returns item id -> stored answer (None when cleared) for
+    the items given. Saving the same answers again changes nothing."""
+    _require(actor, assessment, CHANGE)
+    items = _items(assessment)
+    by_id = {item.item_id: item for item in items}
+    parsed, errors = validate_answers(items, mapping, comments, evidence)
+    if errors:
+        raise AnswersInvalid({k: errors[k] for k in sorted(errors, key=_order_of(by_id))})
+    touched = sorted({*parsed, *(comments or {}), *(evidence or {})}, key=_order_of(by_id))
+    now = timezone.now()
+    with transaction.atomic():
+        locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
+        if locked.status not in ANSWERABLE_STATUSES:
+            raise AssessmentError(
+                _("This assessment is %(status)s; answers can no longer be changed.")
+                % {"status": locked.get_status_display()}
+            )
+        existing = {
+            a.item_id: a for a in Answer.objects.filter(
+                assessment=locked, item_id__in=[by_id[i].pk for i in touched])
+        }
+        result: dict[str, Answer | None] = {}
+        to_create: list[Answer] = []
+        to_update: list[Answer] = []
+        to_delete: list[Answer] = []
+        entries: list[PendingEntry] = []
+        for item_id in touched:
+            item = by_id[item_id]
+            answer = existing.get(item.pk)
+            if answer is not None:
+                answer.assessment, answer.item = locked, item
+            before = _answer_snapshot(answer)
+            candidate = answer or Answer(assessment=locked, item=item)
+            if item_id in parsed:
+                candidate.value = parsed[item_id].value
+                candidate.not_applicable = parsed[item_id].not_applicable
+            if comments and item_id in comments:
+                candidate.comment = comments[item_id].strip()
+            upload = (evidence or {}).get(item_id)
+            if upload is not None:
+                candidate.evidence.save(upload.name, upload, save=False)
+                if item.answer_type == AnswerType.FILE:
+                    candidate.value = candidate.evidence.name.rsplit("/", 1)[-1]
+            empty = (candidate.value is None and not candidate.not_applicable
+                     and not candidate.comment and not candidate.evidence)
+            if empty:
+                result[item_id] = None
+                if answer is not None:
+                    to_delete.append(answer)
+                    entries.append(PendingEntry(AuditEntry.Action.DELETE, answer, before, None))
+                continue
+            after = _answer_snapshot(candidate)
+            result[item_id] = candidate
+            if before == after:
+                continue
+            candidate.answered_by, candidate.answered_at = actor.user, now
+            if answer is None:
+                to_create.append(candidate)
+            else:
+                to_update.append(candidate)
+                entries.append(PendingEntry(AuditEntry.Action.UPDATE, candidate, before, after))
+        if to_delete:
+            Answer.objects.filter(pk__in=[a.pk for a in to_delete]).delete()
+        Answer.objects.bulk_create(to_create)
+        Answer.objects.bulk_update(
+            to_update, ["value", "not_applicable", "comment", "evidence", "answered_by",
+                        "answered_at"]
+        )
+        for answer in to_create:
+            entries.append(PendingEntry(AuditEntry.Action.CREATE, answer, None,
+                                        _answer_snapshot(answer)))
+        if entries and locked.status == AssessmentStatus.NOT_STARTED:
+            entries.append(_transition(locked, AssessmentStatus.IN_PROGRESS))
+        if entries:
+            record_many(actor, entries)
+            recompute_scores([locked.pk])
+            assessment.refresh_from_db()
+    return result
+
+
+def _order_of(by_id: Mapping[str, Item]) -> Any:
+    return lambda item_id: (by_id[item_id].order if item_id in by_id else 10**9, item_id)
+
+
+def _transition(assessment: Assessment, status: str, **fields: Any) -> PendingEntry:
+    """Change ASSESSMENT's status (saved here) and return its audit entry to record."""
+    before = _assessment_snapshot(assessment)
+    assessment.status = status
+    for name, value in fields.items():
+        setattr(assessment, name, value)
+    assessment.save(update_fields=["status", *fields])
+    return PendingEntry(AuditEntry.Action.UPDATE, assessment, before, _assessment_snapshot(assessment))
+
+
+# --- Submitting and reviewing -------------------------------------------------------------------
+
+
+def missing_items(assessment: Assessment, items: list[Item] | None = None,
+                  answers: Iterable[Answer] | None = None) -> list[str]:
+    """Required items shown under the current answers (conditions) without an answer or 該当なし."""
+    items = items if items is not None else _items(assessment)
+    if answers is None:
+        answers = Answer.objects.filter(assessment=assessment).select_related("item")
+    given = {a.item.item_id: a for a in answers}
+    values = {item_id: a.score_value for item_id, a in given.items()}
+    score_items = [ScoreItem.from_item(item, section_key=str(item.section_id)) for item in items]
+    shown = {s.item_id for s in visible_items(score_items, values)}
+    missing = []
+    for item in items:
+        if not item.required or item.item_id not in shown:
+            continue
+        answer = given.get(item.item_id)
+        done = answer is not None and (answer.not_applicable or answer.value is not None
+                                       or (item.answer_type == AnswerType.FILE and answer.evidence))
+        if not done:
+            missing.append(item.item_id)
+    return missing
+
+
+def submit(actor: Actor, assessment: Assessment) -> Assessment:
+    """Hand the answers to the buyer. Every required, shown item must be answered (or 該当なし);
+    otherwise Incomplete lists the missing item ids."""
+    _require(actor, assessment, CHANGE)
+    with transaction.atomic():
+        locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
+        if locked.status not in ANSWERABLE_STATUSES:
+            raise AssessmentError(_("This assessment is %(status)s; it cannot be submitted.")
+                                  % {"status": locked.get_status_display()})
+        missing = missing_items(locked)
+        if missing:
+            raise Incomplete(missing)
+        record_many(actor, [_transition(locked, AssessmentStatus.SUBMITTED,
+                                        submitted_at=timezone.now())])
+    assessment.refresh_from_db()
+    return assessment
+
+
+def return_for_changes(actor: Actor, assessment: Assessment, comment: str) -> Assessment:
+    """Staff send a submitted assessment back to the supplier with the reason (required)."""
+    _require(actor, assessment, CHANGE, staff_only=True)
+    comment = (comment or "").strip()
+    if not comment:
+        raise AssessmentError(_("Say why the assessment is returned."))
+    if len(comment) > COMMENT_MAX:
+        raise AssessmentError(_("The comment is longer than %(limit)d characters.")
+                              % {"limit": COMMENT_MAX})
+    with transaction.atomic():
+        locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
+        if locked.status != AssessmentStatus.SUBMITTED:
+            raise AssessmentError(_("Only a submitted assessment can be returned."))
+        record_many(actor, [_transition(locked, AssessmentStatus.RETURNED, return_comment=comment)])
+    assessment.refresh_from_db()
+    return assessment
+
+
+def approve(actor: Actor, assessment: Assessment) -> Assessment:
+    """Staff accept a submitted assessment; it is closed from then on."""
+    _require(actor, assessment, CHANGE, staff_only=True)
+    with transaction.atomic():
+        locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
+        if locked.status != AssessmentStatus.SUBMITTED:
+            raise AssessmentError(_("Only a submitted assessment can be approved."))
+        record_many(actor, [_transition(locked, AssessmentStatus.APPROVED,
+                                        approved_at=timezone.now(), return_comment="")])
+    assessment.refresh_from_db()
+    return assessment
+
+
+# --- Scores -------------------------------------------------------------------------------------
+
+
+def recompute_scores(assessment_ids: Iterable[int], *, today: datetime.date | None = None) -> int:
+    """Recompute the cached scores of the given assessments, set-based: per batch of
+    SCORE_BATCH, one query each for assessments, items (with sections), choices and answers,
+    and one bulk update. Returns the number of assessments scored."""
+    ids = sorted(set(assessment_ids))
+    today = today or timezone.localdate()
+    done = 0
+    for start in range(0, len(ids), SCORE_BATCH):
+        done += _recompute_batch(ids[start:start + SCORE_BATCH], today)
+    return done
+
+
+def _recompute_batch(ids: list[int], today: datetime.date) -> int:
+    assessments = list(Assessment.objects.filter(pk__in=ids).only("pk", "template_id"))
+    template_ids = {a.template_id for a in assessments}
+    items = (
+        Item.objects.filter(template_id__in=template_ids)
+        .select_related("section")
+        .only("pk", "template_id", "item_id", "order", "answer_type", "weight", "critical",
+              "allow_na", "condition", "section__key")
+        .order_by("template_id", "order")
+        .prefetch_related(Prefetch("choices", queryset=Choice.objects.only("item_id", "value",
+                                                                           "points")))
+    )
+    score_items: dict[int, list[ScoreItem]] = defaultdict(list)
+    item_ids: dict[int, str] = {}
+    for item in items:
+        score_items[item.template_id].append(ScoreItem.from_item(item))
+        item_ids[item.pk] = item.item_id
+    answers: dict[int, dict[str, Any]] = defaultdict(dict)
+    rows = Answer.objects.filter(assessment_id__in=ids).values_list(
+        "assessment_id", "item_id", "value", "not_applicable")
+    for assessment_id, item_pk, value, not_applicable in rows:
+        answers[assessment_id][item_ids[item_pk]] = NOT_APPLICABLE if not_applicable else value
+    now = timezone.now()
+    for assessment in assessments:
+        result = score(score_items[assessment.template_id], answers[assessment.pk], today=today)
+        assessment.score = None if result.overall is None else Decimal(str(result.overall))
+        assessment.section_scores = result.sections
+        assessment.critical_failures = result.critical_failures
+        assessment.scored_at = now
+    Assessment.objects.bulk_update(
+        assessments, ["score", "section_scores", "critical_failures", "scored_at"]
+    )
+    return len(assessments)

@@ -1,0 +1,242 @@
+"""Assessment pages: send a questionnaire (from the supplier's 質問票 tab), show it with scores,
+answer it section by section (plain server-side forms), submit, return and approve.
+
+Every object comes through `for_user` (404 when hidden, 403 when it may be seen but not
+changed); every change goes through renkei.questionnaires.assessments_services.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from renkei.audit.services import Actor
+from renkei.core.access import get_for_user_or_404
+from renkei.core.models import member_organization_ids
+from renkei.core.permissions import ADD, CHANGE, VIEW
+from renkei.questionnaires.assessments_services import (
+    AnswersInvalid,
+    AssessmentError,
+    approve,
+    create_assessment,
+    missing_items,
+    return_for_changes,
+    save_answers,
+    submit,
+    templates_for,
+)
+from renkei.questionnaires.choices import NOT_APPLICABLE, SCORED_TYPES, AnswerType, AssessmentStatus
+from renkei.questionnaires.models import Answer, Assessment, Template, template_parts
+from renkei.questionnaires.values import display_value
+from renkei.questionnaires.views import condition_text
+from renkei.suppliers.models import Supplier
+
+STATUS_BADGES = {
+    AssessmentStatus.NOT_STARTED: "neutral",
+    AssessmentStatus.IN_PROGRESS: "expiring",
+    AssessmentStatus.SUBMITTED: "submitted",
+    AssessmentStatus.RETURNED: "expired",
+    AssessmentStatus.APPROVED: "valid",
+}
+
+
+def sendable_templates(organization_id: int) -> list[Template]:
+    """The latest version of each template the organization may send (its own first)."""
+    templates = templates_for(organization_id).latest_versions().order_by("organization", "key")
+    own = {t.key for t in templates if t.organization_id}
+    return [t for t in templates if t.organization_id or t.key not in own]
+
+
+def supplier_tab_context(user: Any, supplier: Supplier, can_send: bool) -> dict[str, Any]:
+    """Rows of the supplier page's 質問票 tab (and the templates for the send form)."""
+    rows = list(
+        Assessment.objects.for_user(user, VIEW).filter(supplier=supplier)
+        .select_related("template").order_by("-created_at", "-pk")
+    )
+    for row in rows:
+        row.badge = STATUS_BADGES[row.status]  # type: ignore[attr-defined]
+    return {
+        "assessments": rows,
+        "send_templates": sendable_templates(supplier.organization_id) if can_send else [],
+    }
+
+
+@login_required
+@require_POST
+def assessment_create(request: HttpRequest) -> HttpResponse:
+    supplier = get_for_user_or_404(Supplier, request.user, ADD, pk=_int(request.POST.get("supplier")))
+    template = templates_for(supplier.organization_id).filter(
+        pk=_int(request.POST.get("template"))).first()
+    back = reverse("suppliers:detail", args=[supplier.pk]) + "?tab=assessments"
+    due_on = _date(request.POST.get("due_on"))
+    if template is None:
+        messages.error(request, _("Choose a questionnaire template."))
+        return redirect(back)
+    try:
+        assessment = create_assessment(Actor.from_request(request), supplier, template, due_on=due_on)
+    except AssessmentError as exc:
+        messages.error(request, exc.message)
+        return redirect(back)
+    messages.success(request, _("The questionnaire was sent to %(supplier)s.")
+                     % {"supplier": supplier.name})
+    return redirect("questionnaires:assessment-detail", pk=assessment.pk)
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _date(value: Any) -> datetime.date | None:
+    try:
+        return datetime.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _raw_from_post(item: Any, post: Any) -> Any:
+    """What the form sent for ITEM, in the shape values.parse_answer accepts."""
+    name = f"a-{item.item_id}"
+    if item.answer_type == AnswerType.MULTIPLE_CHOICE:
+        chosen = post.getlist(name)
+        return NOT_APPLICABLE if NOT_APPLICABLE in chosen else chosen
+    if item.answer_type == AnswerType.CERTIFICATE:
+        if post.get(f"{name}-na"):
+            return NOT_APPLICABLE
+        held = post.get(f"{name}-held", "")
+        if not held:
+            return None
+        return {"held": held, "kind": post.get(f"{name}-kind", ""),
+                "number": post.get(f"{name}-number", ""),
+                "expires_on": post.get(f"{name}-expires_on", "")}
+    if item.answer_type == AnswerType.FILE:
+        return NOT_APPLICABLE if post.get(name) == NOT_APPLICABLE else None
+    return post.get(name, "")
+
+
+def _access(user: Any, assessment: Assessment) -> dict[str, bool]:
+    can_change = Assessment.objects.for_user(user, CHANGE).filter(pk=assessment.pk).exists()
+    is_staff = member_organization_ids(user, VIEW).filter(
+        organization_id=assessment.organization_id).exists()
+    staff_change = is_staff and can_change and member_organization_ids(user, CHANGE).filter(
+        organization_id=assessment.organization_id).exists()
+    return {
+        "is_staff": is_staff,
+        "can_answer": can_change and assessment.is_answerable,
+        "can_review": staff_change and assessment.status == AssessmentStatus.SUBMITTED,
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    queryset = Assessment.objects.select_related("supplier", "template", "organization")
+    action = CHANGE if request.method == "POST" else VIEW
+    assessment = get_for_user_or_404(queryset, request.user, action, pk=pk)
+    parts = template_parts(assessment.template)
+    answers = {a.item_id: a for a in Answer.objects.filter(assessment=assessment)}
+    errors: dict[str, str] = {}
+    posted: dict[str, Any] = {}
+    status = 200
+    if request.method == "POST":
+        section_key = request.POST.get("section", "")
+        section = next((s for s in parts["sections"] if s.key == section_key), None)
+        if section is None:
+            messages.error(request, _("Unknown section."))
+            return redirect("questionnaires:assessment-detail", pk=pk)
+        mapping = {item.item_id: _raw_from_post(item, request.POST) for item in section.item_list}
+        comments = {item.item_id: request.POST.get(f"c-{item.item_id}", "")
+                    for item in section.item_list}
+        try:
+            save_answers(Actor.from_request(request), assessment, mapping, comments=comments)
+        except AnswersInvalid as exc:
+            errors, posted, status = exc.errors, mapping, 400
+            messages.error(request, _("Some answers were not saved; correct the marked items."))
+        except AssessmentError as exc:
+            messages.error(request, exc.message)
+            return redirect("questionnaires:assessment-detail", pk=pk)
+        else:
+            messages.success(request, _("Answers saved: %(section)s.") % {"section": section.title})
+            return redirect(reverse("questionnaires:assessment-detail", args=[pk])
+                            + f"#section-{section.key}")
+    failures = set(assessment.critical_failures or [])
+    by_id = {item.item_id: item for item in parts["items"]}
+    for item in parts["items"]:
+        item.condition_text = condition_text(item, by_id)  # type: ignore[attr-defined]
+        answer = answers.get(item.pk)
+        item.answer = answer  # type: ignore[attr-defined]
+        value = answer.score_value if answer else None
+        if item.item_id in posted:
+            value = posted[item.item_id]
+        item.value = value  # type: ignore[attr-defined]
+        item.na = value == NOT_APPLICABLE  # type: ignore[attr-defined]
+        item.chosen = (value if isinstance(value, list) else [value])  # type: ignore[attr-defined]
+        item.cert = value if isinstance(value, dict) else {}  # type: ignore[attr-defined]
+        item.display = display_value(  # type: ignore[attr-defined]
+            item.answer_type, answer.score_value if answer else None, item.choices.all())
+        item.error = errors.get(item.item_id, "")  # type: ignore[attr-defined]
+        item.critical_failure = item.item_id in failures  # type: ignore[attr-defined]
+        item.scored = item.answer_type in SCORED_TYPES and item.weight > 0  # type: ignore[attr-defined]
+    section_scores = assessment.section_scores or {}
+    for section in parts["sections"]:
+        section.score = section_scores.get(section.key)  # type: ignore[attr-defined]
+        section.answered = sum(  # type: ignore[attr-defined]
+            1 for item in section.item_list if item.answer is not None)
+    access = _access(request.user, assessment)
+    answer_list = [a for a in answers.values()]
+    by_pk = {item.pk: item for item in parts["items"]}
+    for answer in answer_list:
+        answer.item = by_pk[answer.item_id]
+    context = {
+        "assessment": assessment,
+        "badge": STATUS_BADGES[assessment.status],
+        "sections": parts["sections"],
+        "critical_items": [item for item in parts["items"] if item.critical_failure],
+        "missing": missing_items(assessment, parts["items"], answer_list)
+        if access["can_answer"] else [],
+        "answered": len(answers),
+        "item_count": len(parts["items"]),
+        **access,
+    }
+    return render(request, "questionnaires/assessment_detail.html", context, status=status)
+
+
+def _transition(request: HttpRequest, pk: int, run: Any, done: str) -> HttpResponse:
+    assessment = get_for_user_or_404(Assessment, request.user, CHANGE, pk=pk)
+    try:
+        run(Actor.from_request(request), assessment)
+    except AssessmentError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, done)
+    return redirect("questionnaires:assessment-detail", pk=pk)
+
+
+@login_required
+@require_POST
+def assessment_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _transition(request, pk, submit, _("Submitted. Thank you for your answers."))
+
+
+@login_required
+@require_POST
+def assessment_return(request: HttpRequest, pk: int) -> HttpResponse:
+    comment = request.POST.get("comment", "")
+    return _transition(request, pk, lambda actor, a: return_for_changes(actor, a, comment),
+                       _("Returned to the supplier."))
+
+
+@login_required
+@require_POST
+def assessment_approve(request: HttpRequest, pk: int) -> HttpResponse:
+    return _transition(request, pk, approve, _("Approved."))
