@@ -250,4 +250,53 @@ def build_demo(today: datetime.date | None = None) -> list[DemoLogin]:
         logins.append(DemoLogin(username, password, str(role), None, display_name))
     suppliers = _suppliers(actor, org, today)
     logins.extend(_children(actor, suppliers, today))
+    _assessments(actor, org, suppliers, today)
     return logins
+
+
+# Demo questionnaires: (supplier code, stage, answers that differ from ○). Stages show every
+# status a buyer meets: approved, submitted with a critical ×, in progress, not started.
+DEMO_ASSESSMENTS = [
+    ("S-1001", "approved", {"S-04": "△", "S-13": "△"}),
+    ("S-2006", "submitted", {"S-07": "×", "S-12": "×", "S-03": "△", "P-04": "該当なし"}),
+    ("S-3001", "in_progress", {"S-06": "×", "S-09": "△"}),
+    ("S-5001", "not_started", {}),
+]
+
+
+def _assessments(
+    actor: Actor, org: Organization, suppliers: dict[str, Supplier], today: datetime.date
+) -> None:
+    """The built-in sheet sent to four suppliers, once (a rerun leaves them as they are)."""
+    from renkei.questionnaires import assessments_services as assessments
+    from renkei.questionnaires.models import Assessment
+
+    template = assessments.latest_template(org.id, "scrm-sheet")
+    if template is None:  # built-in templates are loaded after migrate; nothing to send without
+        return
+    items = list(template.items.order_by("order"))
+    for code, stage, differing in DEMO_ASSESSMENTS:
+        supplier = suppliers.get(code)
+        if supplier is None or Assessment.objects.filter(supplier=supplier, template=template).exists():
+            continue
+        assessment = assessments.create_assessment(
+            actor, supplier, template, due_on=today + datetime.timedelta(days=30)
+        )
+        if stage == "not_started":
+            continue
+        answers: dict[str, Any] = {}
+        for item in items:
+            if item.answer_type == "certificate" and item.item_id == "C-02":
+                expiry = today + datetime.timedelta(days=400)
+                answers[item.item_id] = {"held": True, "number": "IS 700123", "expires_on": expiry}
+            elif item.answer_type == "certificate":
+                answers[item.item_id] = {"held": False}
+            elif item.answer_type == "tri_state":
+                answers[item.item_id] = differing.get(item.item_id, "○")
+        if stage == "in_progress":
+            answers = dict(list(answers.items())[:12])
+        assessments.save_answers(actor, assessment, answers)
+        if stage in ("submitted", "approved"):
+            assessments.submit(actor, assessment)
+        if stage == "approved":
+            assessments.approve(actor, assessment)

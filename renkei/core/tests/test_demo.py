@@ -14,6 +14,7 @@ from renkei.accounts.models import User
 from renkei.audit.models import AuditEntry
 from renkei.audit.services import verify
 from renkei.core.demo import corporate_number
+from renkei.questionnaires.models import Assessment
 from renkei.suppliers.models import Certification, Contact, Contract, Supplier
 from renkei.suppliers.validators import validate_corporate_number
 
@@ -29,7 +30,7 @@ def demo_json():
 def counts():
     return {
         model.__name__: model.objects.count()
-        for model in (Supplier, Contact, Contract, Certification, User, AuditEntry)
+        for model in (Supplier, Contact, Contract, Certification, User, AuditEntry, Assessment)
     }
 
 
@@ -76,6 +77,13 @@ class TestDemoCommand:
         assert authenticate(
             RequestFactory().post("/"), username="admin", password="demo-admin-2026"
         ) is not None
+
+    def test_questionnaires_in_every_stage(self, demo):
+        stages = dict(Assessment.objects.values_list("supplier__code", "status"))
+        assert stages == {"S-1001": "approved", "S-2006": "submitted", "S-3001": "in_progress",
+                          "S-5001": "not_started"}
+        submitted = Assessment.objects.get(supplier__code="S-2006")
+        assert submitted.critical_failures == ["S-07", "S-12"] and 0 < submitted.score < 100
 
     def test_the_audit_trail_records_the_data_and_verifies(self, demo):
         checked, problems = verify()
