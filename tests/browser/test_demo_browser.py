@@ -204,3 +204,31 @@ def test_supplier_contact_sees_only_its_supplier(demo, browser):
         shot(page, "desktop-supplier-contact-page")
     finally:
         context.close()
+
+
+def test_supplier_contact_answers_the_questionnaire_on_a_phone(demo, browser):
+    base = demo["base"]
+    # The demo's S-3001 contact has the built-in sheet half answered.
+    contact = next(login for login in demo["logins"] if login["supplier"] == "S-3001")
+    context = browser.new_context(viewport=PHONE, locale="ja-JP", is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        log_in(page, base, contact)
+        page.goto(f"{base}/suppliers/")
+        page.locator("#supplier-table tbody tr a").first.click()
+        page.click("ul.tabs >> [data-tab=assessments]")
+        page.locator("main table a").first.click()
+        page.wait_for_selector("h1")
+        answered = page.locator("dl >> text=/\\d+ \\/ 25/").first.inner_text()
+        before = int(answered.split("/")[0])
+        section = page.locator("form:has(input[name='a-S-13'])")
+        section.locator("input[name='a-S-13'][value=not_done]").check()
+        with page.expect_navigation():
+            section.locator("button[type=submit]").click()
+        after = int(page.locator("dl >> text=/\\d+ \\/ 25/").first.inner_text().split("/")[0])
+        assert after == before + 1
+        assert page.locator("input[name='a-S-13'][value=not_done]").is_checked()
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
+        shot(page, "phone-questionnaire")
+    finally:
+        context.close()
