@@ -240,7 +240,7 @@ def max_unpacked_bytes() -> int:
     return int(settings.RENKEI_SHEET_IMPORT_MAX_UNPACKED_MB) * 1024 * 1024
 
 
-def _refuse_by_name(filename: str) -> None:
+def refuse_by_name(filename: str) -> None:
     suffix = Path(filename or "").suffix.lower()
     if suffix == ".xlsx":
         return
@@ -252,8 +252,8 @@ def _refuse_by_name(filename: str) -> None:
         raise FileRefused(_("Old Excel files (.xls) are not supported. Open the file in Excel and "
                             "save it as an Excel workbook (.xlsx)."))
     if suffix in (".csv", ".txt"):
-        raise FileRefused(_("A CSV file cannot become a template: it has no drop-down lists or "
-                            "layout to detect. Upload the check sheet as an Excel workbook (.xlsx)."))
+        raise FileRefused(_("A CSV file has no drop-down lists or layout to read. Upload the sheet as "
+                            "an Excel workbook (.xlsx)."))
     if suffix == ".ods":
         raise FileRefused(_("OpenDocument spreadsheets (.ods) are not supported. In LibreOffice Calc, "
                             "save the file as “Excel 2007-365 (.xlsx)”."))
@@ -261,12 +261,12 @@ def _refuse_by_name(filename: str) -> None:
                       % {"name": filename})
 
 
-def _corrupt() -> FileRefused:
+def corrupt() -> FileRefused:
     return FileRefused(_("The Excel file is corrupt or is not an .xlsx workbook. Open it in Excel and "
                          "save it again as .xlsx."))
 
 
-def _read_limited(fileobj: IO[bytes]) -> bytes:
+def read_limited(fileobj: IO[bytes]) -> bytes:
     fileobj.seek(0, io.SEEK_END)
     size = fileobj.tell()
     refusal = size_refusal(size)
@@ -276,23 +276,23 @@ def _read_limited(fileobj: IO[bytes]) -> bytes:
     return fileobj.read()
 
 
-def _check_archive(data: bytes) -> None:
+def check_archive(data: bytes) -> None:
     """Refuse what openpyxl should never see: not a zip, macros, a zip bomb."""
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise FileRefused(_("This is an old-format (.xls) or password-protected workbook. Remove the "
                             "password and save it as an Excel workbook (.xlsx)."))
     if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise _corrupt()
+        raise corrupt()
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise _corrupt() from exc
+        raise corrupt() from exc
     if len(members) > MAX_ZIP_MEMBERS:
-        raise _corrupt()
+        raise corrupt()
     names = {m.filename.lower() for m in members}
     if "xl/workbook.xml" not in names:
-        raise _corrupt()
+        raise corrupt()
     if any(name.endswith("vbaproject.bin") for name in names):
         raise FileRefused(_("This workbook contains macros (VBA). Macro-enabled workbooks are not "
                             "accepted; save the check sheet as an Excel workbook (.xlsx) without "
@@ -315,7 +315,7 @@ def _open_workbooks(data: bytes) -> tuple[Any, Any]:
         values = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         formulas = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception as exc:  # openpyxl raises many types for broken archives and XML
-        raise _corrupt() from exc
+        raise corrupt() from exc
     return values, formulas
 
 
@@ -412,7 +412,7 @@ def _validations(workbook: Any, sheet: Any) -> list[Validation]:
                     sqref = element.findtext(f"{XM_NS}sqref") or ""
                     found.append(_validation(workbook, sheet, sqref, formula))
     except (ElementTree.ParseError, KeyError, OSError, zipfile.BadZipFile) as exc:
-        raise _corrupt() from exc
+        raise corrupt() from exc
     return [v for v in found if v.ranges]
 
 
@@ -849,9 +849,9 @@ def analyse(fileobj: IO[bytes], filename: str, overrides: Mapping[str, Any] | No
     column number per role (ROLES), NONE (0) meaning "no such column". Missing keys are detected.
     """
     overrides = dict(overrides or {})
-    _refuse_by_name(filename)
-    data = _read_limited(fileobj)
-    _check_archive(data)
+    refuse_by_name(filename)
+    data = read_limited(fileobj)
+    check_archive(data)
     with warnings.catch_warnings():
         # openpyxl warns that it drops list extensions (x14); _validations reads them itself.
         warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
@@ -861,7 +861,7 @@ def analyse(fileobj: IO[bytes], filename: str, overrides: Mapping[str, Any] | No
         except FileRefused:
             raise
         except Exception as exc:  # broken XML inside an otherwise valid archive
-            raise _corrupt() from exc
+            raise corrupt() from exc
         finally:
             values_wb.close()
             formulas_wb.close()
@@ -875,7 +875,7 @@ def _analyse_workbooks(values_wb: Any, formulas_wb: Any, filename: str,
         hidden = getattr(sheet, "sheet_state", "visible") != "visible"
         sheets.append(SheetInfo(sheet.title, find_header_row(head), hidden))
     if not sheets:
-        raise _corrupt()
+        raise corrupt()
     warnings: list[str] = []
     wanted = overrides.get("sheet")
     chosen = next((s for s in sheets if s.name == wanted), None)

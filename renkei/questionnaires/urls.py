@@ -15,4 +15,7 @@ urlpatterns = [
     path("assessments/<int:pk>/return/", views_assessments.assessment_return, name="assessment-return"),
     path("assessments/<int:pk>/approve/", views_assessments.assessment_approve,
          name="assessment-approve"),
+    path("assessments/<int:pk>/sheet/", views_assessments.assessment_sheet, name="assessment-sheet"),
+    path("assessments/<int:pk>/sheet/import/", views_assessments.assessment_sheet_import,
+         name="assessment-sheet-import"),
 ]

@@ -240,3 +240,50 @@ def assessment_return(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def assessment_approve(request: HttpRequest, pk: int) -> HttpResponse:
     return _transition(request, pk, approve, _("Approved."))
+
+
+# --- Excel round trip ---------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET"])
+def assessment_sheet(request: HttpRequest, pk: int) -> HttpResponse:
+    """The assessment as an Excel answer sheet to fill offline (staff and the supplier contact)."""
+    from renkei.questionnaires.sheets import CONTENT_TYPE, export_assessment, filename_for
+
+    queryset = Assessment.objects.select_related("supplier", "template", "organization")
+    assessment = get_for_user_or_404(queryset, request.user, VIEW, pk=pk)
+    lang = request.GET.get("lang") or (request.LANGUAGE_CODE or "ja")[:2]
+    response = HttpResponse(content_type=CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{filename_for(assessment)}"'
+    export_assessment(assessment, response, lang="en" if lang == "en" else "ja")
+    return response
+
+
+@login_required
+@require_POST
+def assessment_sheet_import(request: HttpRequest, pk: int) -> HttpResponse:
+    """Upload a filled answer sheet: all answers or none; errors listed by cell."""
+    from renkei.questionnaires.sheets import import_assessment_sheet
+    from renkei.suppliers.io.readers import FileRefused
+
+    queryset = Assessment.objects.select_related("supplier", "template", "organization")
+    assessment = get_for_user_or_404(queryset, request.user, CHANGE, pk=pk)
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, _("Choose the Excel file to import."))
+        return redirect("questionnaires:assessment-detail", pk=pk)
+    try:
+        result = import_assessment_sheet(upload, upload.name, Actor.from_request(request),
+                                         expected_assessment=assessment)
+    except FileRefused as exc:
+        messages.error(request, exc.reason)
+        return redirect("questionnaires:assessment-detail", pk=pk)
+    if result.errors:
+        return render(request, "questionnaires/assessment_sheet_errors.html",
+                      {"assessment": assessment, "errors": result.errors, "filename": upload.name},
+                      status=400)
+    messages.success(request, _("Imported from Excel: %(changed)d answers changed, %(unchanged)d "
+                                "unchanged.") % {"changed": result.changed,
+                                                 "unchanged": result.unchanged})
+    return redirect("questionnaires:assessment-detail", pk=pk)

@@ -16,6 +16,7 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -268,3 +269,52 @@ class AssessmentViewSet(OwnedQueryMixin, mixins.ListModelMixin, mixins.RetrieveM
         assessment = queryset.filter(pk=self.get_object().pk).get()
         return Response(assessment_document(assessment, full=True))
 
+
+    @extend_schema(
+        methods=["GET"], request=None, filters=False,
+        responses={(200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"):
+                   bytes},
+    )
+    @extend_schema(
+        methods=["POST"], filters=False,
+        request={"multipart/form-data": inline_serializer("AssessmentSheetUpload", {
+            "file": serializers.FileField()})},
+        responses={200: inline_serializer("AssessmentSheetImport", {
+            "assessment": serializers.IntegerField(), "changed": serializers.IntegerField(),
+            "unchanged": serializers.IntegerField(), "errors": serializers.JSONField()})},
+    )
+    @action(detail=True, methods=["get", "post"], filter_backends=[],
+            parser_classes=[MultiPartParser, FormParser])
+    def sheet(self, request: Request, pk: str | None = None, **kwargs: Any) -> Any:
+        """GET: the assessment as an Excel answer sheet (?lang=en for English). POST a filled
+        sheet as `file` (multipart): 200 with the counts, or 400 with the errors by cell (nothing
+        imported) or a `detail` saying why the file was refused."""
+        from django.http import HttpResponse
+
+        from renkei.questionnaires.sheets import (
+            CONTENT_TYPE,
+            export_assessment,
+            filename_for,
+            import_assessment_sheet,
+        )
+        from renkei.suppliers.io.readers import FileRefused
+
+        assessment = self.get_object()
+        if request.method == "GET":
+            response = HttpResponse(content_type=CONTENT_TYPE)
+            response["Content-Disposition"] = f'attachment; filename="{filename_for(assessment)}"'
+            lang = "en" if request.query_params.get("lang") == "en" else "ja"
+            export_assessment(assessment, response, lang=lang)
+            return response
+        if not Assessment.objects.for_user(request.user, CHANGE).filter(pk=assessment.pk).exists():
+            raise PermissionDenied(_("You may view this assessment but not change it."))
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ValidationError({"file": [_("Choose the Excel file to import.")]})
+        try:
+            result = import_assessment_sheet(upload, upload.name, Actor.from_request(request),
+                                             expected_assessment=assessment)
+        except FileRefused as exc:
+            raise ValidationError({"detail": exc.reason}) from exc
+        data = result.as_dict()
+        return Response(data, status=status.HTTP_400_BAD_REQUEST if result.errors else status.HTTP_200_OK)
