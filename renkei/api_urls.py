@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from renkei.accounts.api.views import MeView, OrganizationViewSet
 from renkei.audit.api.views import AuditEntryViewSet
+from renkei.campaigns.api.views import CampaignViewSet
 from renkei.questionnaires.api.assessments import AssessmentViewSet
 from renkei.questionnaires.api.views import TemplateViewSet
 from renkei.suppliers.api.views import (
@@ -23,6 +24,7 @@ router.register("certifications", CertificationViewSet, basename="certification"
 router.register("audit-entries", AuditEntryViewSet, basename="auditentry")
 router.register("templates", TemplateViewSet, basename="template")
 router.register("assessments", AssessmentViewSet, basename="assessment")
+router.register("campaigns", CampaignViewSet, basename="campaign")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="api-me"),

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "renkei.suppliers",
     "renkei.audit",
     "renkei.questionnaires",
+    "renkei.campaigns",
 ]
 
 MIDDLEWARE = [
@@ -224,6 +225,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "AssessmentStatusEnum": "renkei.questionnaires.choices.AssessmentStatus",
+        "ReviewStateEnum": "renkei.questionnaires.choices.ReviewState",
+        "CampaignStatusEnum": "renkei.campaigns.models.CampaignStatus",
     },
 }
 

@@ -28,9 +28,11 @@ from renkei.core.permissions import ADD, CHANGE
 from renkei.questionnaires.choices import (
     ANSWERABLE_STATUSES,
     NOT_APPLICABLE,
+    OPEN_REVIEW_STATES,
     OPEN_STATUSES,
     AnswerType,
     AssessmentStatus,
+    ReviewState,
 )
 from renkei.questionnaires.models import Answer, Assessment, Choice, Item, Template
 from renkei.questionnaires.scoring import ScoreItem, score, visible_items
@@ -60,6 +62,16 @@ class AnswersInvalid(AssessmentError):
         self.errors = dict(errors)
         lines = [f"{item_id}: {message}" for item_id, message in self.errors.items()]
         super().__init__("\n".join(lines))
+
+
+class ReviewOpen(AssessmentError):
+    """Approving while answers are in 確認依頼 / 差戻し. ITEMS: their item ids, in template order."""
+
+    def __init__(self, items: list[str]) -> None:
+        self.items = items
+        super().__init__(_("Some answers still need clarification or were rejected; accept them or "
+                           "return the assessment to the supplier: %(items)s.")
+                         % {"items": ", ".join(items)})
 
 
 class Incomplete(AssessmentError):
@@ -286,6 +298,11 @@ def save_answers(
             if before == after:
                 continue
             candidate.answered_by, candidate.answered_at = actor.user, now
+            if answer is not None and answer.review_state != ReviewState.PENDING:
+                # A changed answer is reviewed again.
+                before = {**(before or {}), "review_state": answer.review_state}
+                after = {**after, "review_state": ReviewState.PENDING}
+                candidate.review_state = ReviewState.PENDING
             if answer is None:
                 to_create.append(candidate)
             else:
@@ -296,7 +313,7 @@ def save_answers(
         Answer.objects.bulk_create(to_create)
         Answer.objects.bulk_update(
             to_update, ["value", "not_applicable", "comment", "evidence", "answered_by",
-                        "answered_at"]
+                        "answered_at", "review_state"]
         )
         for answer in to_create:
             entries.append(PendingEntry(AuditEntry.Action.CREATE, answer, None,
@@ -367,12 +384,19 @@ def submit(actor: Actor, assessment: Assessment) -> Assessment:
     return assessment
 
 
-def return_for_changes(actor: Actor, assessment: Assessment, comment: str) -> Assessment:
-    """Staff send a submitted assessment back to the supplier with the reason (required)."""
+def open_reviews(assessment: Assessment) -> list[Answer]:
+    """Answers in 確認依頼 / 差戻し, in template order (with their items)."""
+    return list(
+        Answer.objects.filter(assessment=assessment, review_state__in=OPEN_REVIEW_STATES)
+        .select_related("item").order_by("item__order")
+    )
+
+
+def return_for_changes(actor: Actor, assessment: Assessment, comment: str = "") -> Assessment:
+    """Staff send a submitted assessment back to the supplier. The reasons are the answers in
+    確認依頼 / 差戻し (with their review comments) and COMMENT; at least one of them is needed."""
     _require(actor, assessment, CHANGE, staff_only=True)
     comment = (comment or "").strip()
-    if not comment:
-        raise AssessmentError(_("Say why the assessment is returned."))
     if len(comment) > COMMENT_MAX:
         raise AssessmentError(_("The comment is longer than %(limit)d characters.")
                               % {"limit": COMMENT_MAX})
@@ -380,7 +404,17 @@ def return_for_changes(actor: Actor, assessment: Assessment, comment: str) -> As
         locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
         if locked.status != AssessmentStatus.SUBMITTED:
             raise AssessmentError(_("Only a submitted assessment can be returned."))
-        record_many(actor, [_transition(locked, AssessmentStatus.RETURNED, return_comment=comment)])
+        reasons = open_reviews(locked)
+        if not comment and not reasons:
+            raise AssessmentError(_("Say why the assessment is returned, or ask for clarification "
+                                    "on or reject the items to fix."))
+        entry = _transition(locked, AssessmentStatus.RETURNED, return_comment=comment)
+        assert entry.after is not None
+        entry.after["returned_items"] = [
+            {"item": a.item.item_id, "review_state": a.review_state, "comment": a.review_comment}
+            for a in reasons
+        ]
+        record_many(actor, [entry])
     assessment.refresh_from_db()
     return assessment
 
@@ -392,10 +426,63 @@ def approve(actor: Actor, assessment: Assessment) -> Assessment:
         locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
         if locked.status != AssessmentStatus.SUBMITTED:
             raise AssessmentError(_("Only a submitted assessment can be approved."))
+        blocking = open_reviews(locked)
+        if blocking:
+            raise ReviewOpen([a.item.item_id for a in blocking])
         record_many(actor, [_transition(locked, AssessmentStatus.APPROVED,
                                         approved_at=timezone.now(), return_comment="")])
     assessment.refresh_from_db()
     return assessment
+
+
+def _review_snapshot(answer: Answer) -> dict[str, Any]:
+    return {"item": answer.item.item_id, "review_state": answer.review_state,
+            "review_comment": answer.review_comment}
+
+
+def review_answer(actor: Actor, assessment: Assessment, item_id: str, state: str,
+                  comment: str = "") -> Answer:
+    """Staff review one answer of a submitted assessment: accepted (承認), clarify (確認依頼; also
+    how evidence is asked for) or rejected (差戻し), or back to pending. A comment is required
+    for clarify and rejected. Reviewing the same way again changes nothing."""
+    _require(actor, assessment, CHANGE, staff_only=True)
+    if state not in ReviewState.values:
+        raise AssessmentError(_("Unknown review state “%(state)s”; use one of %(states)s.")
+                              % {"state": state, "states": ", ".join(ReviewState.values)})
+    comment = (comment or "").strip()
+    if len(comment) > COMMENT_MAX:
+        raise AssessmentError(_("The comment is longer than %(limit)d characters.")
+                              % {"limit": COMMENT_MAX})
+    if state in OPEN_REVIEW_STATES and not comment:
+        raise AssessmentError(_("Say what the supplier should clarify or fix."))
+    with transaction.atomic():
+        locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
+        if locked.status != AssessmentStatus.SUBMITTED:
+            raise AssessmentError(_("Only the answers of a submitted assessment can be reviewed."))
+        answer = (Answer.objects.select_for_update().select_related("item")
+                  .filter(assessment=locked, item__item_id=item_id).first())
+        if answer is None:
+            if not Item.objects.filter(template_id=locked.template_id, item_id=item_id).exists():
+                raise AssessmentError(_("No such item in this questionnaire."))
+            raise AssessmentError(_("This item has no answer to review."))
+        answer.assessment = locked
+        before = _review_snapshot(answer)
+        answer.review_state, answer.review_comment = state, comment
+        after = _review_snapshot(answer)
+        if before != after:
+            answer.reviewed_by, answer.reviewed_at = actor.user, timezone.now()
+            answer.save(update_fields=["review_state", "review_comment", "reviewed_by",
+                                       "reviewed_at"])
+            record_many(actor, [PendingEntry(AuditEntry.Action.UPDATE, answer, before, after)])
+    return answer
+
+
+def review_summary(answers: Iterable[Answer]) -> dict[str, int]:
+    """Review state -> number of answers (every state present, in ReviewState order)."""
+    counts = dict.fromkeys(ReviewState.values, 0)
+    for answer in answers:
+        counts[answer.review_state] += 1
+    return counts
 
 
 # --- Scores -------------------------------------------------------------------------------------

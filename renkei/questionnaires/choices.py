@@ -66,3 +66,16 @@ ANSWERABLE_STATUSES = frozenset(
     {AssessmentStatus.NOT_STARTED, AssessmentStatus.IN_PROGRESS, AssessmentStatus.RETURNED}
 )
 OPEN_STATUSES = ANSWERABLE_STATUSES | {AssessmentStatus.SUBMITTED}
+
+
+class ReviewState(models.TextChoices):
+    """The buyer's review of one answer (set while the assessment is submitted)."""
+
+    PENDING = "pending", _("Not reviewed")
+    ACCEPTED = "accepted", _("Accepted")
+    CLARIFY = "clarify", _("Clarification requested")
+    REJECTED = "rejected", _("Rejected")
+
+
+# Answers in these states block approval and are the reasons listed when the assessment is returned.
+OPEN_REVIEW_STATES = frozenset({ReviewState.CLARIFY, ReviewState.REJECTED})

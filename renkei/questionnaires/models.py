@@ -26,6 +26,7 @@ from renkei.questionnaires.choices import (
     SCORED_TYPES,
     AnswerType,
     AssessmentStatus,
+    ReviewState,
 )
 
 
@@ -376,6 +377,16 @@ class Answer(OwnedModel):
         verbose_name=_("answered by"),
     )
     answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    # The buyer's review (assessments_services.review_answer); a changed answer is pending again.
+    review_state = models.CharField(
+        _("review"), max_length=20, choices=ReviewState.choices, default=ReviewState.PENDING
+    )
+    review_comment = models.TextField(_("review comment"), blank=True)
+    reviewed_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("reviewed by"),
+    )
+    reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
 
     organization_path: ClassVar[str] = "assessment__organization"
     supplier_path: ClassVar[str | None] = "assessment__supplier"

@@ -13,6 +13,7 @@ urlpatterns = [
     path("assessments/<int:pk>/", views_assessments.assessment_detail, name="assessment-detail"),
     path("assessments/<int:pk>/submit/", views_assessments.assessment_submit, name="assessment-submit"),
     path("assessments/<int:pk>/return/", views_assessments.assessment_return, name="assessment-return"),
+    path("assessments/<int:pk>/review/", views_assessments.assessment_review, name="assessment-review"),
     path("assessments/<int:pk>/approve/", views_assessments.assessment_approve,
          name="assessment-approve"),
     path("assessments/<int:pk>/sheet/", views_assessments.assessment_sheet, name="assessment-sheet"),

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,15 +26,26 @@ from renkei.core.permissions import ADD, CHANGE, VIEW
 from renkei.questionnaires.assessments_services import (
     AnswersInvalid,
     AssessmentError,
+    NotAllowed,
     approve,
     create_assessment,
     missing_items,
     return_for_changes,
+    review_answer,
+    review_summary,
     save_answers,
     submit,
     templates_for,
 )
-from renkei.questionnaires.choices import NOT_APPLICABLE, SCORED_TYPES, AnswerType, AssessmentStatus
+from renkei.questionnaires.choices import (
+    NOT_APPLICABLE,
+    OPEN_REVIEW_STATES,
+    SCORED_TYPES,
+    AnswerType,
+    AssessmentStatus,
+    ReviewState,
+)
+from renkei.questionnaires.diff import assessment_diff
 from renkei.questionnaires.models import Answer, Assessment, Template, template_parts
 from renkei.questionnaires.values import display_value
 from renkei.questionnaires.views import condition_text
@@ -144,7 +156,8 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     action = CHANGE if request.method == "POST" else VIEW
     assessment = get_for_user_or_404(queryset, request.user, action, pk=pk)
     parts = template_parts(assessment.template)
-    answers = {a.item_id: a for a in Answer.objects.filter(assessment=assessment)}
+    answers = {a.item_id: a for a in Answer.objects.filter(assessment=assessment)
+               .select_related("reviewed_by")}
     errors: dict[str, str] = {}
     posted: dict[str, Any] = {}
     status = 200
@@ -197,8 +210,21 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     by_pk = {item.pk: item for item in parts["items"]}
     for answer in answer_list:
         answer.item = by_pk[answer.item_id]
+    review_items = [item for item in parts["items"]
+                    if item.answer is not None and item.answer.review_state in OPEN_REVIEW_STATES]
+    # Staff always see the review; the supplier sees the items to fix once it is returned.
+    show_review = access["is_staff"] or assessment.status == AssessmentStatus.RETURNED
+    for item in parts["items"]:
+        item.show_review = show_review and item.answer is not None and (  # type: ignore[attr-defined]
+            access["is_staff"] or item.answer.review_state in OPEN_REVIEW_STATES)
     context = {
         "assessment": assessment,
+        "review_states": ReviewState,
+        "review_summary": [(ReviewState(state).label, state, count)
+                           for state, count in review_summary(answer_list).items()]
+        if access["is_staff"] else [],
+        "review_items": review_items if show_review else [],
+        "diff": assessment_diff(assessment, parts["items"]) if access["is_staff"] else None,
         "badge": STATUS_BADGES[assessment.status],
         "sections": parts["sections"],
         "critical_items": [item for item in parts["items"] if item.critical_failure],
@@ -234,6 +260,25 @@ def assessment_return(request: HttpRequest, pk: int) -> HttpResponse:
     comment = request.POST.get("comment", "")
     return _transition(request, pk, lambda actor, a: return_for_changes(actor, a, comment),
                        _("Returned to the supplier."))
+
+
+@login_required
+@require_POST
+def assessment_review(request: HttpRequest, pk: int) -> HttpResponse:
+    """Staff review one answer (one small form per item): accept, ask for clarification, reject."""
+    assessment = get_for_user_or_404(Assessment, request.user, CHANGE, pk=pk)
+    item_id = request.POST.get("item", "")
+    try:
+        review_answer(Actor.from_request(request), assessment, item_id, request.POST.get("state", ""),
+                      request.POST.get("comment", ""))
+    except NotAllowed as exc:
+        raise PermissionDenied(exc.message) from exc
+    except AssessmentError as exc:
+        messages.error(request, f"{item_id}: {exc.message}")
+    else:
+        messages.success(request, _("Review saved: %(item)s.") % {"item": item_id})
+    anchor = f"#item-{item_id}" if item_id.replace("-", "").replace("_", "").isalnum() else ""
+    return redirect(reverse("questionnaires:assessment-detail", args=[pk]) + anchor)
 
 
 @login_required

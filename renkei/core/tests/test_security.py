@@ -9,6 +9,7 @@ new page or endpoint is attacked without anyone remembering to add it.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import re
 from pathlib import Path
@@ -80,7 +81,7 @@ def url_templates() -> list[tuple[str, list[str]]]:
 API_MODELS = {
     "organizations": "organization", "suppliers": "supplier", "contacts": "contact",
     "contracts": "contract", "certifications": "certification", "audit-entries": "auditentry",
-    "templates": "template", "assessments": "assessment",
+    "templates": "template", "assessments": "assessment", "campaigns": "campaign",
 }
 KINDS = ("contacts", "contracts", "certifications")
 
@@ -127,6 +128,20 @@ def _foreign(world, viewer):
             key="scrm-sheet"))
         save_answer(Actor.system("test"), sent, "C-03", f"LEAK-{supplier.code}-ANSWER")
     objects["assessment"] = list(Assessment.objects.filter(supplier__in=suppliers))
+    # Campaigns of the organizations the viewer is not staff of, to the foreign suppliers only.
+    from renkei.campaigns.services import create_campaign
+
+    objects["campaign"] = []
+    for org in {s.organization for s in suppliers}:
+        if Membership.objects.filter(user=viewer, organization=org).exists():
+            continue
+        codes = [s.code for s in suppliers if s.organization_id == org.pk]
+        for code in codes:
+            objects["campaign"].append(create_campaign(
+                Actor.system("test"), org, name=f"LEAK-CAMPAIGN-{code}",
+                template=Template.objects.get(key="secret-sheet", organization=org),
+                due_on=datetime.date(2030, 4, 30), selection={"q": code},
+            ).campaign)
     objects["contact"] = objects["contacts"]
     objects["contract"] = objects["contracts"]
     objects["certification"] = objects["certifications"]
@@ -135,6 +150,7 @@ def _foreign(world, viewer):
     markers += [c.number for c in objects["certifications"]]
     markers += [m.user.email for m in objects["membership"] if m.user != viewer]
     markers += [t.name_ja for t in objects["template"] if t.organization_id]
+    markers += [c.name for c in objects["campaign"]]
     return own, objects, markers
 
 
@@ -172,6 +188,9 @@ def _urls_with_foreign_objects(world, viewer):
                 urls.append(("/" + template % {**values, "pk": obj.pk}, True))
         elif template.startswith("questionnaires/templates/"):
             for obj in objects["template"]:
+                urls.append(("/" + template % {**values, "pk": obj.pk}, True))
+        elif template.startswith("campaigns/"):
+            for obj in objects["campaign"]:
                 urls.append(("/" + template % {**values, "pk": obj.pk}, True))
         elif template.startswith("api/v1/"):
             model = API_MODELS[re.match(r"api/v1/([^/.]+)", template).group(1)]

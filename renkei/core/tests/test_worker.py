@@ -40,6 +40,13 @@ def daily_job():
     return scheduling.jobs()["purge_old_task_results"]
 
 
+@pytest.fixture(autouse=True)
+def _only_the_purge_job(monkeypatch):
+    """These tests count tasks: other apps' periodic jobs (campaign reminders) are left out."""
+    job = scheduling.jobs()["purge_old_task_results"]
+    monkeypatch.setattr(scheduling, "jobs", lambda: {job.name: job})
+
+
 def test_purge_job_is_registered_daily(daily_job):
     assert daily_job.every == datetime.timedelta(days=1)
     assert daily_job.task is purge_old_task_results

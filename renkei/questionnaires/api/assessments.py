@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -22,6 +22,7 @@ from rest_framework.response import Response
 
 from renkei.audit.services import Actor
 from renkei.core.api.viewsets import OwnedQueryMixin
+from renkei.core.models import member_organization_ids
 from renkei.core.permissions import ADD, CHANGE, VIEW
 from renkei.questionnaires.assessment_data import assessment_document
 from renkei.questionnaires.assessments_services import (
@@ -29,15 +30,17 @@ from renkei.questionnaires.assessments_services import (
     AssessmentError,
     Incomplete,
     NotAllowed,
+    ReviewOpen,
     approve,
     create_assessment,
     latest_template,
     return_for_changes,
+    review_answer,
     save_answers,
     submit,
     templates_for,
 )
-from renkei.questionnaires.choices import AssessmentStatus
+from renkei.questionnaires.choices import AssessmentStatus, ReviewState
 from renkei.questionnaires.models import Answer, Assessment
 from renkei.suppliers.models import Supplier
 
@@ -50,7 +53,8 @@ class AnswerSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Answer
-        fields = ["item", "value", "comment", "evidence", "answered_at"]
+        fields = ["item", "value", "comment", "evidence", "answered_at", "review_state",
+                  "review_comment", "reviewed_at"]
 
     def get_evidence(self, answer: Answer) -> bool:
         return bool(answer.evidence)
@@ -78,6 +82,15 @@ class AssessmentDetailSerializer(AssessmentSerializer):
     class Meta(AssessmentSerializer.Meta):
         fields = [*AssessmentSerializer.Meta.fields, "answers"]
         read_only_fields = fields
+
+    def to_representation(self, instance: Assessment) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        if not getattr(instance, "viewer_is_staff", True) and instance.status != AssessmentStatus.RETURNED:
+            # The supplier sees the buyer's review once the assessment is returned to it.
+            for answer in data["answers"]:
+                for key in ("review_state", "review_comment", "reviewed_at"):
+                    answer.pop(key, None)
+        return data
 
 
 class AssessmentCreateSerializer(serializers.Serializer):
@@ -122,7 +135,18 @@ class AnswerInputSerializer(serializers.Serializer):
 
 
 class ReturnSerializer(serializers.Serializer):
-    comment = serializers.CharField(max_length=2000, help_text="Why it goes back to the supplier.")
+    comment = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True,
+        help_text="Why it goes back to the supplier; optional when answers are in clarify/rejected.")
+
+
+class ReviewSerializer(serializers.Serializer):
+    item = serializers.CharField(max_length=32, help_text="Item id, e.g. P-01.")
+    state = serializers.ChoiceField(choices=ReviewState.choices,
+                                    help_text="accepted 承認 / clarify 確認依頼 / rejected 差戻し.")
+    comment = serializers.CharField(max_length=2000, required=False, allow_blank=True,
+                                    help_text="Required for clarify (also: ask for evidence) and "
+                                              "rejected.")
 
 
 class AssessmentFilterSet(django_filters.FilterSet):
@@ -135,7 +159,7 @@ class AssessmentFilterSet(django_filters.FilterSet):
         fields: list[str] = []
 
 
-WRITE_ACTIONS = {"answers", "submit", "return_", "approve"}
+WRITE_ACTIONS = {"answers", "submit", "return_", "approve", "review"}
 
 
 def _service_error(exc: AssessmentError) -> Exception:
@@ -143,6 +167,8 @@ def _service_error(exc: AssessmentError) -> Exception:
         return PermissionDenied(exc.message)
     if isinstance(exc, AnswersInvalid):
         return ValidationError({"answers": exc.errors})
+    if isinstance(exc, ReviewOpen):
+        return ValidationError({"open_reviews": exc.items, "detail": exc.message})
     if isinstance(exc, Incomplete):
         return ValidationError({"missing": exc.missing, "detail": exc.message})
     return ValidationError({"detail": exc.message})
@@ -166,6 +192,11 @@ class AssessmentViewSet(OwnedQueryMixin, mixins.ListModelMixin, mixins.RetrieveM
                 Prefetch("answers", queryset=Answer.objects.select_related("item")
                          .order_by("item__order"))
             )
+            if not getattr(self, "swagger_fake_view", False):
+                # Whether the viewer is buyer staff (sees the review before a return), same query.
+                queryset = queryset.annotate(viewer_is_staff=Exists(
+                    member_organization_ids(self.request.user, VIEW).filter(
+                        organization_id=OuterRef("organization_id"))))
         return queryset
 
     def get_serializer_class(self) -> type[serializers.Serializer]:
@@ -242,10 +273,48 @@ class AssessmentViewSet(OwnedQueryMixin, mixins.ListModelMixin, mixins.RetrieveM
         payload.is_valid(raise_exception=True)
         try:
             return_for_changes(Actor.from_request(request), assessment,
-                               payload.validated_data["comment"])
+                               payload.validated_data.get("comment", ""))
         except AssessmentError as exc:
             raise _service_error(exc) from exc
         return self._detail(assessment)
+
+    @extend_schema(request=ReviewSerializer, responses={200: AssessmentDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def review(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
+        """Staff: review one answer of a submitted assessment ({"item", "state", "comment"}):
+        accepted (承認), clarify (確認依頼; also how evidence is asked for), rejected (差戻し) or
+        pending. A changed answer goes back to pending."""
+        assessment = self.get_object()
+        payload = ReviewSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        try:
+            review_answer(Actor.from_request(request), assessment, data["item"], data["state"],
+                          data.get("comment", ""))
+        except AssessmentError as exc:
+            raise _service_error(exc) from exc
+        return self._detail(assessment)
+
+    @extend_schema(responses={200: inline_serializer("AssessmentDiff", {
+        "previous": serializers.JSONField(allow_null=True),
+        "changes": serializers.JSONField()})}, filters=False)
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def diff(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
+        """前回との差分: the answers that changed since the supplier's previous approved or
+        submitted assessment of the same template key (`previous` null when there is none);
+        `new` marks items not in the previous version."""
+        from renkei.questionnaires.diff import assessment_diff
+
+        assessment = Assessment.objects.select_related("template").get(pk=self.get_object().pk)
+        result = assessment_diff(assessment)
+        previous = result["previous"]
+        return Response({
+            "previous": None if previous is None else {
+                "id": previous.pk, "version": previous.template.version, "status": previous.status,
+                "submitted_at": previous.submitted_at},
+            "changes": [{k: row[k] for k in ("item", "before", "after", "new")}
+                        for row in result["rows"]],
+        })
 
     @extend_schema(request=None, responses={200: AssessmentDetailSerializer})
     @action(detail=True, methods=["post"])
