@@ -140,6 +140,8 @@ WHITENOISE_AUTOREFRESH = DEBUG
 RENKEI_MAX_UPLOAD_MB = envint("RENKEI_MAX_UPLOAD_MB", 20)
 # An .xlsx is a zip: a small file may unpack to gigabytes (a zip bomb). Checked before opening.
 RENKEI_SHEET_IMPORT_MAX_UNPACKED_MB = envint("RENKEI_SHEET_IMPORT_MAX_UNPACKED_MB", 50)
+# Supplier portal: days an answer link (questionnaire without an account) stays valid.
+RENKEI_ACCESS_LINK_DAYS = envint("RENKEI_ACCESS_LINK_DAYS", 14)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

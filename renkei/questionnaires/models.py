@@ -412,3 +412,58 @@ class Answer(OwnedModel):
     def score_value(self) -> Any:
         """The value as scoring.score expects it: "n/a" when not applicable."""
         return NOT_APPLICABLE if self.not_applicable else self.value
+
+
+class AccessLink(OwnedModel):
+    """A link that lets someone without an account answer one assessment (the supplier portal).
+
+    Only the SHA-256 of the token is stored; the token itself is shown once to the staff member
+    who issued it. A link opens its one assessment and nothing else, and stops working when it
+    expires, is revoked, or once the assessment has been submitted (see `state`). Created and
+    revoked only through renkei.questionnaires.portal.
+    """
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="+",
+        verbose_name=_("organization"),
+    )
+    assessment = models.ForeignKey(
+        Assessment, on_delete=models.CASCADE, related_name="access_links",
+        verbose_name=_("assessment"),
+    )
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("issued by"),
+    )
+    created_at = models.DateTimeField(_("issued"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    use_count = models.PositiveIntegerField(_("times opened"), default=0)
+
+    supplier_path: ClassVar[str | None] = None
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("answer link")
+        verbose_name_plural = _("answer links")
+
+    def __str__(self) -> str:
+        return f"link #{self.pk} → assessment #{self.assessment_id}"
+
+    def state(self, now: Any = None) -> str:
+        """active, revoked, expired or used (the assessment was submitted after it was issued,
+        or is no longer open for answers)."""
+        from django.utils import timezone
+
+        now = now or timezone.now()
+        if self.revoked_at is not None:
+            return "revoked"
+        assessment = self.assessment
+        submitted = assessment.submitted_at
+        if (submitted is not None and submitted >= self.created_at) or not assessment.is_answerable:
+            return "used"
+        if self.expires_at <= now:
+            return "expired"
+        return "active"

@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -33,6 +34,7 @@ from renkei.questionnaires.assessments_services import (
     return_for_changes,
     review_answer,
     review_summary,
+    save_answer,
     save_answers,
     submit,
     templates_for,
@@ -46,8 +48,15 @@ from renkei.questionnaires.choices import (
     ReviewState,
 )
 from renkei.questionnaires.diff import assessment_diff
-from renkei.questionnaires.models import Answer, Assessment, Template, template_parts
-from renkei.questionnaires.values import display_value
+from renkei.questionnaires.models import AccessLink, Answer, Assessment, Template, template_parts
+from renkei.questionnaires.portal import (
+    create_access_link,
+    prefill_candidates,
+    prefill_section,
+    progress,
+    revoke_access_link,
+)
+from renkei.questionnaires.values import AnswerError, display_value
 from renkei.questionnaires.views import condition_text
 from renkei.suppliers.models import Supplier
 
@@ -146,6 +155,7 @@ def _access(user: Any, assessment: Assessment) -> dict[str, bool]:
         "is_staff": is_staff,
         "can_answer": can_change and assessment.is_answerable,
         "can_review": staff_change and assessment.status == AssessmentStatus.SUBMITTED,
+        "can_issue_links": staff_change and assessment.is_answerable,
     }
 
 
@@ -155,6 +165,19 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     queryset = Assessment.objects.select_related("supplier", "template", "organization")
     action = CHANGE if request.method == "POST" else VIEW
     assessment = get_for_user_or_404(queryset, request.user, action, pk=pk)
+    here = reverse("questionnaires:assessment-detail", args=[pk])
+    urls = {
+        "answer": here, "submit": reverse("questionnaires:assessment-submit", args=[pk]),
+        "autosave": reverse("questionnaires:assessment-autosave", args=[pk]),
+        "prefill": reverse("questionnaires:assessment-prefill", args=[pk]),
+    }
+    return answer_page(request, assessment, Actor.from_request(request),
+                       _access(request.user, assessment), urls)
+
+
+def answer_page(request: HttpRequest, assessment: Assessment, actor: Actor, access: dict[str, bool],
+                urls: dict[str, str], *, portal: bool = False) -> HttpResponse:
+    """The assessment page (also the supplier portal's): GET shows it, POST saves one section."""
     parts = template_parts(assessment.template)
     answers = {a.item_id: a for a in Answer.objects.filter(assessment=assessment)
                .select_related("reviewed_by")}
@@ -166,22 +189,21 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         section = next((s for s in parts["sections"] if s.key == section_key), None)
         if section is None:
             messages.error(request, _("Unknown section."))
-            return redirect("questionnaires:assessment-detail", pk=pk)
+            return redirect(urls["answer"])
         mapping = {item.item_id: _raw_from_post(item, request.POST) for item in section.item_list}
         comments = {item.item_id: request.POST.get(f"c-{item.item_id}", "")
                     for item in section.item_list}
         try:
-            save_answers(Actor.from_request(request), assessment, mapping, comments=comments)
+            save_answers(actor, assessment, mapping, comments=comments)
         except AnswersInvalid as exc:
             errors, posted, status = exc.errors, mapping, 400
             messages.error(request, _("Some answers were not saved; correct the marked items."))
         except AssessmentError as exc:
             messages.error(request, exc.message)
-            return redirect("questionnaires:assessment-detail", pk=pk)
+            return redirect(urls["answer"])
         else:
             messages.success(request, _("Answers saved: %(section)s.") % {"section": section.title})
-            return redirect(reverse("questionnaires:assessment-detail", args=[pk])
-                            + f"#section-{section.key}")
+            return redirect(urls["answer"] + f"#section-{section.key}")
     failures = set(assessment.critical_failures or [])
     by_id = {item.item_id: item for item in parts["items"]}
     for item in parts["items"]:
@@ -201,11 +223,13 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         item.critical_failure = item.item_id in failures  # type: ignore[attr-defined]
         item.scored = item.answer_type in SCORED_TYPES and item.weight > 0  # type: ignore[attr-defined]
     section_scores = assessment.section_scores or {}
+    prefill = prefill_candidates(assessment, parts["items"]) if access["can_answer"] else {}
     for section in parts["sections"]:
         section.score = section_scores.get(section.key)  # type: ignore[attr-defined]
         section.answered = sum(  # type: ignore[attr-defined]
             1 for item in section.item_list if item.answer is not None)
-    access = _access(request.user, assessment)
+        section.prefill = sum(  # type: ignore[attr-defined]
+            1 for item in section.item_list if item.item_id in prefill)
     answer_list = [a for a in answers.values()]
     by_pk = {item.pk: item for item in parts["items"]}
     for answer in answer_list:
@@ -217,8 +241,19 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     for item in parts["items"]:
         item.show_review = show_review and item.answer is not None and (  # type: ignore[attr-defined]
             access["is_staff"] or item.answer.review_state in OPEN_REVIEW_STATES)
+    links = []
+    if access["is_staff"] and not portal:
+        links = list(assessment.access_links.select_related("created_by"))
+        for link in links:
+            link.assessment = assessment
+            link.current_state = link.state()  # type: ignore[attr-defined]
     context = {
         "assessment": assessment,
+        "portal": portal,
+        "urls": urls,
+        "access_links": links,
+        "can_issue_links": access.get("can_issue_links", False),
+        "progress": progress(assessment, parts["items"], answer_list),
         "review_states": ReviewState,
         "review_summary": [(ReviewState(state).label, state, count)
                            for state, count in review_summary(answer_list).items()]
@@ -332,3 +367,106 @@ def assessment_sheet_import(request: HttpRequest, pk: int) -> HttpResponse:
                                 "unchanged.") % {"changed": result.changed,
                                                  "unchanged": result.unchanged})
     return redirect("questionnaires:assessment-detail", pk=pk)
+
+
+# --- Autosave, "same as last time", answer links ------------------------------------------------
+
+
+def autosave_response(request: HttpRequest, assessment: Assessment, actor: Actor) -> JsonResponse:
+    """Save the one item named by POST["item"] (its a-/c- fields as the section form sends them);
+    JSON with the progress, or the error message (400; 409 when no longer open for answers)."""
+    item_id = request.POST.get("item", "")
+    parts = template_parts(assessment.template)
+    item = next((i for i in parts["items"] if i.item_id == item_id), None)
+    if item is None:
+        return JsonResponse({"ok": False, "item": item_id,
+                             "error": _("No such item in this questionnaire.")}, status=400)
+    comment_field = f"c-{item_id}"
+    comment = request.POST.get(comment_field) if comment_field in request.POST else None
+    try:
+        save_answer(actor, assessment, item_id, _raw_from_post(item, request.POST), comment=comment)
+    except AnswerError as exc:
+        return JsonResponse({"ok": False, "item": item_id, "error": exc.message}, status=400)
+    except AssessmentError as exc:
+        return JsonResponse({"ok": False, "item": item_id, "error": exc.message}, status=409)
+    assessment.refresh_from_db()
+    answers = list(Answer.objects.filter(assessment=assessment))
+    return JsonResponse({
+        "ok": True, "item": item_id, "message": _("Saved"),
+        "progress": progress(assessment, parts["items"], answers),
+        "score": None if assessment.score is None else float(assessment.score),
+    })
+
+
+@login_required
+@require_POST
+def assessment_autosave(request: HttpRequest, pk: int) -> HttpResponse:
+    queryset = Assessment.objects.select_related("template")
+    assessment = get_for_user_or_404(queryset, request.user, CHANGE, pk=pk)
+    return autosave_response(request, assessment, Actor.from_request(request))
+
+
+def prefill_response(request: HttpRequest, assessment: Assessment, actor: Actor,
+                     back: str) -> HttpResponse:
+    section = request.POST.get("section", "")
+    try:
+        copied = prefill_section(actor, assessment, section)
+    except AssessmentError as exc:
+        messages.error(request, exc.message)
+        return redirect(back)
+    if copied:
+        messages.success(request, _("Copied %(count)d answers from the previous assessment.")
+                         % {"count": copied})
+    else:
+        messages.info(request, _("No previous answer to copy in this section."))
+    anchor = f"#section-{section}" if section.replace("-", "").replace("_", "").isalnum() else ""
+    return redirect(back + anchor)
+
+
+@login_required
+@require_POST
+def assessment_prefill(request: HttpRequest, pk: int) -> HttpResponse:
+    assessment = get_for_user_or_404(Assessment.objects.select_related("template"), request.user,
+                                     CHANGE, pk=pk)
+    return prefill_response(request, assessment, Actor.from_request(request),
+                            reverse("questionnaires:assessment-detail", args=[pk]))
+
+
+def _staff_assessment(request: HttpRequest, pk: int) -> Assessment:
+    queryset = Assessment.objects.select_related("supplier", "template", "organization")
+    assessment = get_for_user_or_404(queryset, request.user, CHANGE, pk=pk)
+    if not _access(request.user, assessment)["is_staff"]:
+        raise Http404
+    return assessment
+
+
+@login_required
+@require_POST
+def access_link_create(request: HttpRequest, pk: int) -> HttpResponse:
+    """Issue an answer link; the page shows its address once (it is not stored). The address
+    starts with RENKEI_BASE_URL, never with the request's Host header."""
+    assessment = _staff_assessment(request, pk)
+    try:
+        link, path = create_access_link(Actor.from_request(request), assessment)
+    except NotAllowed as exc:
+        raise PermissionDenied(exc.message) from exc
+    except AssessmentError as exc:
+        messages.error(request, exc.message)
+        return redirect("questionnaires:assessment-detail", pk=pk)
+    return render(request, "questionnaires/access_link_created.html", {
+        "assessment": assessment, "link": link, "url": settings.RENKEI_BASE_URL + path})
+
+
+@login_required
+@require_POST
+def access_link_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    assessment = _staff_assessment(request, pk)
+    link = AccessLink.objects.filter(assessment=assessment, pk=_int(request.POST.get("link"))).first()
+    if link is None:
+        raise Http404
+    try:
+        revoke_access_link(Actor.from_request(request), link)
+    except NotAllowed as exc:
+        raise PermissionDenied(exc.message) from exc
+    messages.success(request, _("The answer link was revoked."))
+    return redirect(reverse("questionnaires:assessment-detail", args=[pk]) + "#access-links")

@@ -232,3 +232,51 @@ def test_supplier_contact_answers_the_questionnaire_on_a_phone(demo, browser):
         shot(page, "phone-questionnaire")
     finally:
         context.close()
+
+
+def test_supplier_answers_through_an_answer_link_on_a_phone(demo, browser):
+    base = demo["base"]
+    staff = browser.new_context(viewport=DESKTOP, locale="ja-JP")
+    page = staff.new_page()
+    try:
+        log_in(page, base, login_of(demo, "admin"))
+        page.goto(f"{base}/suppliers/")
+        page.locator("#supplier-table tbody tr:has-text('S-5001') a").first.click()
+        page.click("ul.tabs >> [data-tab=assessments]")
+        page.locator("main table a").first.click()
+        page.wait_for_selector("#issue-link")
+        with page.expect_navigation():
+            page.click("#issue-link")
+        shown = page.locator("#access-link-url").inner_text().strip()
+        # The address starts with RENKEI_BASE_URL (not set for this throwaway server).
+        path = shown[shown.index("/questionnaires/answer/"):]
+        url = base + path
+        shot(page, "access-link-issued")
+    finally:
+        staff.close()
+    context = browser.new_context(viewport=PHONE, locale="ja-JP", is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        page.goto(url)
+        page.wait_for_selector("#answer-progress")
+        assert page.url.endswith("/questionnaires/portal/")
+        items = page.locator("li[data-answer-item]:has(input[type=radio][value=done])")
+        chosen = []
+        for index in range(2):
+            item = items.nth(index)
+            chosen.append(item.get_attribute("data-answer-item"))
+            item.locator("input[type=radio][value=done]").check()
+            item.locator(".autosave-status >> text=保存しました").wait_for()
+        assert page.locator("#answer-progress").get_attribute("value") is not None
+        assert page.evaluate("document.getElementById('answer-progress').value") == 2
+        assert "2" in page.locator("#answer-progress-text").inner_text()
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
+        page.reload()
+        for item_id in chosen:
+            assert page.locator(f"input[name='a-{item_id}'][value=done]").is_checked()
+        shot(page, "phone-portal-link")
+        # The session opens this assessment only.
+        page.goto(f"{base}/suppliers/")
+        assert "/accounts/login/" in page.url
+    finally:
+        context.close()

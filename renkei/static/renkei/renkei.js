@@ -21,4 +21,75 @@
       }
     });
   });
+  // Autosave: a section form marked data-autosave="URL" saves one item when one of its inputs
+  // changes (the form's own submit button keeps working without this file).
+  function itemFields(li) {
+    var data = new URLSearchParams();
+    data.append("item", li.dataset.answerItem);
+    li.querySelectorAll("input[name], select[name], textarea[name]").forEach(function (field) {
+      if ((field.type === "checkbox" || field.type === "radio") && !field.checked) {
+        return;
+      }
+      if (field.type === "file") {
+        return;
+      }
+      data.append(field.name, field.value);
+    });
+    return data;
+  }
+  function showProgress(progress) {
+    var bar = document.getElementById("answer-progress");
+    var text = document.getElementById("answer-progress-text");
+    if (!bar || !progress) {
+      return;
+    }
+    bar.max = progress.total;
+    bar.value = progress.answered;
+    bar.textContent = progress.percent + "%";
+    if (text && text.dataset.template) {
+      text.textContent = text.dataset.template
+        .replace("{answered}", progress.answered).replace("{total}", progress.total);
+    }
+  }
+  document.querySelectorAll("form[data-autosave]").forEach(function (form) {
+    var token = form.querySelector("input[name=csrfmiddlewaretoken]");
+    form.addEventListener("change", function (event) {
+      var li = event.target.closest("li[data-answer-item]");
+      if (!li || !token) {
+        return;
+      }
+      var status = li.querySelector(".autosave-status");
+      var data = itemFields(li);
+      data.append("csrfmiddlewaretoken", token.value);
+      if (status) {
+        status.hidden = false;
+        status.className = "autosave-status small muted";
+        status.textContent = "…";
+      }
+      fetch(form.dataset.autosave, {
+        method: "POST", body: data, credentials: "same-origin",
+        headers: {"X-CSRFToken": token.value, "X-Requested-With": "XMLHttpRequest",
+                  "Accept": "application/json"}
+      }).then(function (response) {
+        return response.json().catch(function () {
+          return {ok: false, error: response.status + " " + response.statusText};
+        });
+      }).then(function (result) {
+        if (status) {
+          status.className = "autosave-status small " + (result.ok ? "saved" : "error");
+          status.setAttribute("role", result.ok ? "status" : "alert");
+          status.textContent = result.ok ? result.message : result.error;
+        }
+        li.classList.toggle("has-error", !result.ok);
+        if (result.ok) {
+          showProgress(result.progress);
+        }
+      }).catch(function () {
+        if (status) {
+          status.className = "autosave-status small error";
+          status.textContent = form.dataset.offline || "";
+        }
+      });
+    });
+  });
 })();

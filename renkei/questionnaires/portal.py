@@ -1,0 +1,211 @@
+"""The supplier portal: answer links, progress and "same as last time".
+
+An answer link (AccessLink) lets someone without an account answer one assessment. Only the
+SHA-256 of its token is stored; the token is shown once to the staff member who issued it and is
+never logged or written to the audit trail. Opening a link binds the browser session to that one
+assessment (no login): every other page answers as for an anonymous visitor.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from renkei.audit.models import AuditEntry
+from renkei.audit.services import Actor, record, snapshot
+from renkei.core.models import member_organization_ids
+from renkei.core.permissions import CHANGE
+from renkei.questionnaires.assessments_services import (
+    AssessmentError,
+    NotAllowed,
+    _items,
+    save_answers,
+    validate_answers,
+)
+from renkei.questionnaires.choices import NOT_APPLICABLE, AnswerType
+from renkei.questionnaires.diff import previous_assessment
+from renkei.questionnaires.models import AccessLink, Answer, Assessment, Item
+from renkei.questionnaires.scoring import ScoreItem, visible_items
+
+SESSION_KEY = "renkei_portal_link"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def link_days() -> int:
+    return int(getattr(settings, "RENKEI_ACCESS_LINK_DAYS", 14))
+
+
+def _link_snapshot(link: AccessLink) -> dict[str, Any]:
+    data = snapshot(link)
+    data.pop("token_hash", None)  # not even the hash goes to the audit trail
+    return data
+
+
+def _require_staff(actor: Actor, assessment: Assessment) -> None:
+    if actor.user is None:
+        return
+    if not member_organization_ids(actor.user, CHANGE).filter(
+            organization_id=assessment.organization_id).exists():
+        raise NotAllowed(_("You may not change this assessment."))
+
+
+def create_access_link(actor: Actor, assessment: Assessment, *,
+                       days: int | None = None) -> tuple[AccessLink, str]:
+    """Issue an answer link for ASSESSMENT (staff who may change it; open for answers only).
+    Returns (link, path): the path holds the token and is shown once."""
+    _require_staff(actor, assessment)
+    if not assessment.is_answerable:
+        raise AssessmentError(_("This assessment is %(status)s; no answer link can be issued.")
+                              % {"status": assessment.get_status_display()})
+    token = secrets.token_urlsafe(32)
+    expires = timezone.now() + datetime.timedelta(days=days if days is not None else link_days())
+    with transaction.atomic():
+        link = AccessLink.objects.create(
+            organization_id=assessment.organization_id, assessment=assessment,
+            token_hash=token_hash(token), created_by=actor.user, expires_at=expires)
+        record(actor, AuditEntry.Action.CREATE, link, None, _link_snapshot(link))
+    return link, reverse("questionnaires:portal-open", args=[token])
+
+
+def revoke_access_link(actor: Actor, link: AccessLink) -> AccessLink:
+    """Revoke LINK (staff who may change its assessment); revoking twice changes nothing."""
+    _require_staff(actor, link.assessment)
+    with transaction.atomic():
+        locked = AccessLink.objects.select_for_update().get(pk=link.pk)
+        if locked.revoked_at is None:
+            before = _link_snapshot(locked)
+            locked.revoked_at = timezone.now()
+            locked.save(update_fields=["revoked_at"])
+            record(actor, AuditEntry.Action.UPDATE, locked, before, _link_snapshot(locked))
+    link.refresh_from_db()
+    return link
+
+
+def find_link(token: str) -> AccessLink | None:
+    """The link for TOKEN (any state), or None. Looked up by its hash, compared in constant time."""
+    if not token or len(token) > 200:
+        return None
+    digest = token_hash(token)
+    link = (AccessLink.objects.select_related("assessment", "assessment__template",
+                                              "assessment__supplier", "assessment__organization")
+            .filter(token_hash=digest).first())
+    if link is None or not hmac.compare_digest(link.token_hash, digest):
+        return None
+    return link
+
+
+def open_link(token: str) -> tuple[AccessLink | None, str]:
+    """(link, state) for opening TOKEN; state is "unknown" when there is no such link. An active
+    link counts the visit."""
+    link = find_link(token)
+    if link is None:
+        return None, "unknown"
+    state = link.state()
+    if state == "active":
+        AccessLink.objects.filter(pk=link.pk).update(use_count=F("use_count") + 1,
+                                                     last_used_at=timezone.now())
+    return link, state
+
+
+def session_link(request: Any) -> AccessLink | None:
+    """The active link the session was opened with, or None (and the session forgets it)."""
+    link_id = request.session.get(SESSION_KEY)
+    if not link_id:
+        return None
+    link = (AccessLink.objects.select_related("assessment", "assessment__template",
+                                              "assessment__supplier", "assessment__organization")
+            .filter(pk=link_id).first())
+    if link is None or link.state() != "active":
+        request.session.pop(SESSION_KEY, None)
+        return None
+    return link
+
+
+def link_actor(request: Any, link: AccessLink) -> Actor:
+    from renkei.audit.services import client_address
+
+    return Actor(user=None, address=client_address(request), label=f"link:{link.assessment_id}")
+
+
+# --- Progress -----------------------------------------------------------------------------------
+
+
+def progress(assessment: Assessment, items: list[Item] | None = None,
+             answers: Iterable[Answer] | None = None) -> dict[str, int]:
+    """{"answered", "total", "percent"}: required items shown under the current answers, and how
+    many of them are answered (or 該当なし)."""
+    items = items if items is not None else _items(assessment)
+    if answers is None:
+        answers = Answer.objects.filter(assessment=assessment).select_related("item")
+    by_pk = {item.pk: item for item in items}
+    given = {by_pk[a.item_id].item_id: a for a in answers if a.item_id in by_pk}
+    values = {item_id: a.score_value for item_id, a in given.items()}
+    score_items = [ScoreItem.from_item(item, section_key=str(item.section_id)) for item in items]
+    shown = {s.item_id for s in visible_items(score_items, values)}
+    total = done = 0
+    for item in items:
+        if not item.required or item.item_id not in shown:
+            continue
+        total += 1
+        answer = given.get(item.item_id)
+        if answer is not None and (answer.not_applicable or answer.value is not None
+                                   or (item.answer_type == AnswerType.FILE and answer.evidence)):
+            done += 1
+    return {"answered": done, "total": total,
+            "percent": round(100 * done / total) if total else 100}
+
+
+# --- Same as last time --------------------------------------------------------------------------
+
+
+def prefill_candidates(assessment: Assessment, items: list[Item] | None = None) -> dict[str, Any]:
+    """Item id -> the previous assessment's answer (raw, "n/a" for 該当なし) for this
+    assessment's items with the same id that are still unanswered here and whose previous answer
+    is still valid in this version. Evidence files are not copied."""
+    previous = previous_assessment(assessment)
+    if previous is None:
+        return {}
+    items = items if items is not None else _items(assessment)
+    answered = set(Answer.objects.filter(assessment=assessment)
+                   .values_list("item__item_id", flat=True))
+    wanted = {item.item_id for item in items
+              if item.item_id not in answered and item.answer_type != AnswerType.FILE}
+    old = {}
+    for item_id, value, na in Answer.objects.filter(
+            assessment=previous, item__item_id__in=wanted).values_list(
+            "item__item_id", "value", "not_applicable"):
+        if na:
+            old[item_id] = NOT_APPLICABLE
+        elif value is not None:
+            old[item_id] = value
+    parsed, _errors = validate_answers(items, old)
+    return {item_id: old[item_id] for item_id in parsed}
+
+
+def prefill_section(actor: Actor, assessment: Assessment, section_key: str) -> int:
+    """Copy the previous assessment's answers into SECTION_KEY's unanswered items with the same
+    item id (through save_answers: validated, audited). Returns the number copied."""
+    items = _items(assessment)
+    section_items = set(Item.objects.filter(template_id=assessment.template_id,
+                                            section__key=section_key).values_list("item_id", flat=True))
+    if not section_items:
+        raise AssessmentError(_("Unknown section."))
+    mapping = {k: v for k, v in prefill_candidates(assessment, items).items() if k in section_items}
+    if not mapping:
+        return 0
+    save_answers(actor, assessment, mapping)
+    return len(mapping)
