@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -335,7 +336,7 @@ def assessment_sheet(request: HttpRequest, pk: int) -> HttpResponse:
     assessment = get_for_user_or_404(queryset, request.user, VIEW, pk=pk)
     lang = request.GET.get("lang") or (request.LANGUAGE_CODE or "ja")[:2]
     response = HttpResponse(content_type=CONTENT_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{filename_for(assessment)}"'
+    response["Content-Disposition"] = content_disposition_header(True, filename_for(assessment))
     export_assessment(assessment, response, lang="en" if lang == "en" else "ja")
     return response
 

@@ -8,7 +8,6 @@ narrowed by the supplier list's filters.
 from __future__ import annotations
 
 import io
-from urllib.parse import quote
 
 from django import forms
 from django.contrib.auth.decorators import login_required
@@ -16,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -112,5 +112,5 @@ def export(request: HttpRequest, fmt: str) -> HttpResponse:
     filename = _("suppliers") + timezone.localdate().strftime("-%Y%m%d") + f".{fmt}"
     response = HttpResponse(buffer.getvalue(), content_type=CONTENT_TYPES[fmt])
     # RFC 6266 filename* so a Japanese file name survives every browser.
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     return response

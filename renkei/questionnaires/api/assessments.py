@@ -10,6 +10,7 @@ from typing import Any
 
 import django_filters
 from django.db.models import Exists, OuterRef, Prefetch
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -371,7 +372,7 @@ class AssessmentViewSet(OwnedQueryMixin, mixins.ListModelMixin, mixins.RetrieveM
         assessment = self.get_object()
         if request.method == "GET":
             response = HttpResponse(content_type=CONTENT_TYPE)
-            response["Content-Disposition"] = f'attachment; filename="{filename_for(assessment)}"'
+            response["Content-Disposition"] = content_disposition_header(True, filename_for(assessment))
             lang = "en" if request.query_params.get("lang") == "en" else "ja"
             export_assessment(assessment, response, lang=lang)
             return response

@@ -126,3 +126,14 @@ def test_api_sheet_download_and_upload(world, api_for, sent):
     assert api_for(world.supplier2).get(url).status_code == 404
     refused = api_for(world.supplier1).post(url, {"file": upload(b"junk")}, format="multipart")
     assert refused.status_code == 400 and "壊れ" in refused.json()["detail"]
+
+
+def test_a_hostile_supplier_code_cannot_break_the_download_header(world, client_for, sent, api_for):
+    world.s1.code = '東海"\r\nX-Evil: 1'
+    world.s1.save()
+    url = reverse("questionnaires:assessment-sheet", args=[sent.pk])
+    for response in (client_for(world.analyst).get(url),
+                     api_for(world.analyst).get(f"/api/v1/assessments/{sent.pk}/sheet/")):
+        assert response.status_code == 200
+        assert response["Content-Disposition"].startswith("attachment; filename*=utf-8''")
+        assert "X-Evil" not in response.headers
