@@ -27,8 +27,7 @@ from renkei.campaigns.services import (
     status_counts,
     with_counts,
 )
-from renkei.core.access import get_for_user_or_404
-from renkei.core.models import member_organization_ids
+from renkei.core.access import get_for_user_or_404, require_staff
 from renkei.core.permissions import VIEW
 from renkei.questionnaires.assessments_services import templates_for
 from renkei.questionnaires.choices import ANSWERABLE_STATUSES, AssessmentStatus
@@ -42,14 +41,9 @@ FORM_FILTERS = ("relationship", "chain_type", "business_function", "tier", "tag"
                 "export_controlled", "personal_info_min", "q")
 
 
-def _require_staff(user: Any) -> None:
-    if not member_organization_ids(user, VIEW).exists():
-        raise PermissionDenied
-
-
 @login_required
 def campaign_list(request: HttpRequest) -> HttpResponse:
-    _require_staff(request.user)
+    require_staff(request.user)
     campaigns = list(with_counts(Campaign.objects.for_user(request.user, VIEW))
                      .select_related("template"))
     for campaign in campaigns:
@@ -70,7 +64,7 @@ def _date(value: Any) -> datetime.date | None:
 @login_required
 @require_http_methods(["GET", "POST"])
 def campaign_create(request: HttpRequest) -> HttpResponse:
-    _require_staff(request.user)
+    require_staff(request.user)
     organization = sendable_organizations(request.user).order_by("pk").first()
     if organization is None:
         raise PermissionDenied

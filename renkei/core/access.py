@@ -37,6 +37,18 @@ def get_for_user_or_404(
     return obj
 
 
+def require_staff(user: Any, action: str = VIEW) -> None:
+    """403 unless USER is staff of some organization whose role allows ACTION.
+
+    For pages that exist only for the buyer's staff (libraries, campaigns, exports); the rows
+    shown still come from for_user.
+    """
+    from renkei.core.models import member_organization_ids
+
+    if user is None or not user.is_authenticated or not member_organization_ids(user, action).exists():
+        raise PermissionDenied
+
+
 @dataclass(frozen=True)
 class SupplierAccess:
     """What one user may do with one supplier and its records, from two small queries.

@@ -5,27 +5,21 @@ query starts from `for_user`; anything else is 404."""
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from renkei.accounts.models import Organization
-from renkei.core.access import get_for_user_or_404
+from renkei.core.access import get_for_user_or_404, require_staff
 from renkei.core.permissions import ADD, VIEW
 from renkei.questionnaires.choices import NOT_APPLICABLE, SCORED_TYPES
 from renkei.questionnaires.models import Item, Template, template_parts
 
 
-def _require_staff(request: HttpRequest) -> None:
-    if not Organization.for_user(request.user, VIEW).exists():
-        raise PermissionDenied
-
-
 @login_required
 def template_list(request: HttpRequest) -> HttpResponse:
-    _require_staff(request)
+    require_staff(request.user)
     templates = (
         Template.objects.for_user(request.user, VIEW)
         .latest_versions()
