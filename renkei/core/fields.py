@@ -67,18 +67,15 @@ class ChoiceListField(models.CharField):
         return ",".join(self.value_from_object(obj) or [])
 
     def formfield(self, **kwargs: Any) -> forms.Field:
-        defaults = {
-            "form_class": forms.TypedMultipleChoiceField,
+        options = {
             "choices": self.choices,
             "required": not self.blank,
             "widget": forms.CheckboxSelectMultiple,
             "label": self.verbose_name,
             "help_text": self.help_text,
+            **kwargs,
         }
-        defaults.update(kwargs)
-        return forms.TypedMultipleChoiceField(
-            **{k: v for k, v in defaults.items() if k != "form_class"}
-        )
+        return forms.TypedMultipleChoiceField(**options)
 
     def check(self, **kwargs: Any) -> list:
         # CharField's check insists the default fits max_length; ours is a callable.
