@@ -19,6 +19,13 @@ def member_organization_ids(user: Any, action: str) -> models.QuerySet:
     )
 
 
+def staff_may(user: Any, organization_id: int, action: str) -> bool:
+    """Whether USER's staff role in that organization allows ACTION (a contact link does not)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return member_organization_ids(user, action).filter(organization_id=organization_id).exists()
+
+
 def contact_supplier_ids(user: Any) -> models.QuerySet:
     """Suppliers for which USER is a contact with portal access, as a subquery."""
     contact = apps.get_model("suppliers", "Contact")

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from renkei.audit.models import AuditEntry
 from renkei.audit.services import Actor, PendingEntry, record, record_many, snapshot
-from renkei.core.models import member_organization_ids
+from renkei.core.models import member_organization_ids, staff_may
 from renkei.core.permissions import ADD, CHANGE
 from renkei.questionnaires.choices import (
     ANSWERABLE_STATUSES,
@@ -91,9 +91,7 @@ def _allowed(actor: Actor, assessment: Assessment, action: str, *, staff_only: b
     if user is None:
         return True
     if staff_only:
-        return assessment.organization_id in set(
-            member_organization_ids(user, action).values_list("organization_id", flat=True)
-        )
+        return staff_may(user, assessment.organization_id, action)
     return Assessment.objects.for_user(user, action).filter(pk=assessment.pk).exists()
 
 

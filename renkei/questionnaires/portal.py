@@ -24,12 +24,11 @@ from django.utils.translation import gettext as _
 
 from renkei.audit.models import AuditEntry
 from renkei.audit.services import Actor, record, snapshot
-from renkei.core.models import member_organization_ids
 from renkei.core.permissions import CHANGE
 from renkei.questionnaires.assessments_services import (
     AssessmentError,
-    NotAllowed,
     _items,
+    _require,
     save_answers,
     validate_answers,
 )
@@ -56,11 +55,7 @@ def _link_snapshot(link: AccessLink) -> dict[str, Any]:
 
 
 def _require_staff(actor: Actor, assessment: Assessment) -> None:
-    if actor.user is None:
-        return
-    if not member_organization_ids(actor.user, CHANGE).filter(
-            organization_id=assessment.organization_id).exists():
-        raise NotAllowed(_("You may not change this assessment."))
+    _require(actor, assessment, CHANGE, staff_only=True)
 
 
 def create_access_link(actor: Actor, assessment: Assessment, *,

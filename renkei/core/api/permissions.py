@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework.permissions import BasePermission
 
-from renkei.core.models import member_organization_ids
+from renkei.core.models import staff_may
 from renkei.core.permissions import ADD, CHANGE, DELETE, VIEW
 
 METHOD_ACTIONS = {
@@ -25,9 +25,7 @@ def acts_as_staff(user: Any, organization_id: int, action: str) -> bool:
     A supplier contact may change some of its own supplier's data; the buyer's staff may change
     all of it. Serializers ask this to decide which fields the writer may set.
     """
-    if user is None or not user.is_authenticated or not user.is_active:
-        return False
-    return member_organization_ids(user, action).filter(organization_id=organization_id).exists()
+    return staff_may(user, organization_id, action)
 
 
 class RoleActionPermission(BasePermission):
