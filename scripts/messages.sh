@@ -9,6 +9,10 @@ cd "$(dirname "$0")/../renkei"
 for lang in ja en; do
     msgfmt --check -o "locale/$lang/LC_MESSAGES/django.mo" "locale/$lang/LC_MESSAGES/django.po"
 done
+fuzzy=$(msgattrib --only-fuzzy --no-obsolete locale/ja/LC_MESSAGES/django.po | grep -c '^msgid' || true)
+if [ "${fuzzy:-0}" -gt 0 ]; then
+    echo "$((fuzzy - 1)) guessed (fuzzy) Japanese translations to check: scripts/translate.py" >&2
+fi
 untranslated=$(msgattrib --untranslated --no-obsolete locale/ja/LC_MESSAGES/django.po | grep -c '^msgid' || true)
 # The header is one "untranslated" entry.
 if [ "${untranslated:-0}" -gt 1 ]; then

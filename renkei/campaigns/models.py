@@ -53,6 +53,13 @@ class Campaign(OwnedModel):
         verbose_name=_("created by"),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # Suppliers matched but not sent to: [{"supplier": code, "name": name, "assessment": id}].
+    skipped = models.JSONField(_("skipped suppliers"), default=list, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("closed by"),
+    )
 
     supplier_path: ClassVar[str | None] = None
 

@@ -75,7 +75,16 @@ class ReviewState(models.TextChoices):
     ACCEPTED = "accepted", _("Accepted")
     CLARIFY = "clarify", _("Clarification requested")
     REJECTED = "rejected", _("Rejected")
+    EVIDENCE = "evidence", _("Evidence requested")
 
 
 # Answers in these states block approval and are the reasons listed when the assessment is returned.
-OPEN_REVIEW_STATES = frozenset({ReviewState.CLARIFY, ReviewState.REJECTED})
+OPEN_REVIEW_STATES = frozenset({ReviewState.CLARIFY, ReviewState.REJECTED, ReviewState.EVIDENCE})
+
+
+class LinkKind(models.TextChoices):
+    """Why an answer link was issued."""
+
+    STAFF = "staff", _("Issued by the buyer")
+    CAMPAIGN = "campaign", _("Sent with a campaign")
+    COLLEAGUE = "colleague", _("Handed to a colleague")

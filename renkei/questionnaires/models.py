@@ -26,6 +26,7 @@ from renkei.questionnaires.choices import (
     SCORED_TYPES,
     AnswerType,
     AssessmentStatus,
+    LinkKind,
     ReviewState,
 )
 
@@ -441,6 +442,15 @@ class AccessLink(OwnedModel):
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
     use_count = models.PositiveIntegerField(_("times opened"), default=0)
+    kind = models.CharField(_("kind"), max_length=10, choices=LinkKind.choices, default=LinkKind.STAFF)
+    # Item ids this link may answer; empty: the whole assessment (a colleague's link names items).
+    items = models.JSONField(_("items"), default=list, blank=True)
+    # Who the link was mailed to (campaign mails, a colleague); empty when shown to staff only.
+    sent_to = models.EmailField(_("sent to"), blank=True)
+    sent_to_name = models.CharField(_("recipient name"), max_length=100, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    # The portal user who handed items over (an account's name or "link:<assessment>").
+    issued_by_label = models.CharField(_("handed over by"), max_length=150, blank=True)
 
     supplier_path: ClassVar[str | None] = None
 
@@ -467,3 +477,73 @@ class AccessLink(OwnedModel):
         if self.expires_at <= now:
             return "expired"
         return "active"
+
+
+class Crosswalk(OwnedModel):
+    """A mapping from the items of one template (by key) to the items of another, so that an
+    answer given once pre-fills the other. Keyed by template key and item id, not by rows: it holds
+    for every version. Built in (organization NULL, shared) or owned by one buyer. Loaded from YAML
+    by renkei.questionnaires.crosswalks (docs/crosswalks.md)."""
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, null=True, blank=True,
+        related_name="crosswalks", verbose_name=_("organization"),
+    )
+    key = models.CharField(_("key"), max_length=50)
+    name_ja = models.CharField(_("name (Japanese)"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
+    source_key = models.CharField(_("from template"), max_length=50)
+    target_key = models.CharField(_("to template"), max_length=50)
+    content_hash = models.CharField(_("content hash"), max_length=64)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    supplier_path: ClassVar[str | None] = None
+    shared_when_unowned: ClassVar[bool] = True
+
+    class Meta:
+        ordering = ["key"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "key"], name="crosswalk_unique_key"),
+            models.UniqueConstraint(fields=["key"], condition=Q(organization__isnull=True),
+                                    name="crosswalk_unique_builtin_key"),
+        ]
+        verbose_name = _("crosswalk")
+        verbose_name_plural = _("crosswalks")
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.source_key} → {self.target_key})"
+
+    @property
+    def name(self) -> str:
+        return localized(self.name_ja, self.name_en)
+
+    @property
+    def is_builtin(self) -> bool:
+        return self.organization_id is None
+
+
+class CrosswalkEntry(OwnedModel):
+    """One item of the source template mapped to one item of the target template. `values` maps
+    source answer values to target values (choice values); empty: the same values."""
+
+    crosswalk = models.ForeignKey(Crosswalk, on_delete=models.CASCADE, related_name="entries")
+    source_item = models.CharField(_("from item"), max_length=32)
+    target_item = models.CharField(_("to item"), max_length=32)
+    values = models.JSONField(_("value map"), default=dict, blank=True)
+
+    organization_path: ClassVar[str] = "crosswalk__organization"
+    supplier_path: ClassVar[str | None] = None
+    shared_when_unowned: ClassVar[bool] = True
+
+    class Meta:
+        ordering = ["crosswalk", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["crosswalk", "source_item", "target_item"],
+                                    name="crosswalk_entry_unique"),
+        ]
+        verbose_name = _("crosswalk entry")
+        verbose_name_plural = _("crosswalk entries")
+
+    def __str__(self) -> str:
+        return f"{self.source_item} → {self.target_item}"
