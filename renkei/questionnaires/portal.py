@@ -32,7 +32,7 @@ from renkei.questionnaires.assessments_services import (
     save_answers,
     validate_answers,
 )
-from renkei.questionnaires.choices import NOT_APPLICABLE, AnswerType
+from renkei.questionnaires.choices import NOT_APPLICABLE, AnswerType, LinkKind
 from renkei.questionnaires.diff import previous_assessment
 from renkei.questionnaires.models import AccessLink, Answer, Assessment, Item
 from renkei.questionnaires.scoring import ScoreItem, visible_items
@@ -58,22 +58,35 @@ def _require_staff(actor: Actor, assessment: Assessment) -> None:
     _require(actor, assessment, CHANGE, staff_only=True)
 
 
+def issue_link(actor: Actor, assessment: Assessment, *, kind: str = LinkKind.STAFF,
+               days: int | None = None, expires_at: datetime.datetime | None = None,
+               items: Iterable[str] = (), sent_to: str = "", sent_to_name: str = "",
+               message: str = "", issued_by_label: str = "") -> tuple[AccessLink, str]:
+    """Store a new answer link for ASSESSMENT (no permission check: callers check) and audit it.
+    ITEMS limits it to those item ids (a colleague's link); empty: the whole assessment. Returns
+    (link, path): the path holds the token, which is not stored anywhere."""
+    if not assessment.is_answerable:
+        raise AssessmentError(_("This assessment is %(status)s; no answer link can be issued.")
+                              % {"status": assessment.get_status_display()})
+    token = secrets.token_urlsafe(32)
+    if expires_at is None:
+        expires_at = timezone.now() + datetime.timedelta(days=days if days is not None else link_days())
+    with transaction.atomic():
+        link = AccessLink.objects.create(
+            organization_id=assessment.organization_id, assessment=assessment,
+            token_hash=token_hash(token), created_by=actor.user, expires_at=expires_at, kind=kind,
+            items=sorted(set(items)), sent_to=sent_to, sent_to_name=sent_to_name, message=message,
+            issued_by_label=issued_by_label)
+        record(actor, AuditEntry.Action.CREATE, link, None, _link_snapshot(link))
+    return link, reverse("questionnaires:portal-open", args=[token])
+
+
 def create_access_link(actor: Actor, assessment: Assessment, *,
                        days: int | None = None) -> tuple[AccessLink, str]:
     """Issue an answer link for ASSESSMENT (staff who may change it; open for answers only).
     Returns (link, path): the path holds the token and is shown once."""
     _require_staff(actor, assessment)
-    if not assessment.is_answerable:
-        raise AssessmentError(_("This assessment is %(status)s; no answer link can be issued.")
-                              % {"status": assessment.get_status_display()})
-    token = secrets.token_urlsafe(32)
-    expires = timezone.now() + datetime.timedelta(days=days if days is not None else link_days())
-    with transaction.atomic():
-        link = AccessLink.objects.create(
-            organization_id=assessment.organization_id, assessment=assessment,
-            token_hash=token_hash(token), created_by=actor.user, expires_at=expires)
-        record(actor, AuditEntry.Action.CREATE, link, None, _link_snapshot(link))
-    return link, reverse("questionnaires:portal-open", args=[token])
+    return issue_link(actor, assessment, days=days)
 
 
 def revoke_access_link(actor: Actor, link: AccessLink) -> AccessLink:
