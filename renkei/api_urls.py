@@ -7,7 +7,9 @@ from renkei.accounts.api.views import MeView, OrganizationViewSet
 from renkei.audit.api.views import AuditEntryViewSet
 from renkei.campaigns.api.views import CampaignViewSet
 from renkei.questionnaires.api.assessments import AssessmentViewSet
+from renkei.questionnaires.api.crosswalks import CrosswalkViewSet
 from renkei.questionnaires.api.views import TemplateViewSet
+from renkei.risk.api.views import RiskSettingsViewSet, SupplierRiskViewSet
 from renkei.suppliers.api.views import (
     CertificationViewSet,
     ContactViewSet,
@@ -24,7 +26,10 @@ router.register("certifications", CertificationViewSet, basename="certification"
 router.register("audit-entries", AuditEntryViewSet, basename="auditentry")
 router.register("templates", TemplateViewSet, basename="template")
 router.register("assessments", AssessmentViewSet, basename="assessment")
+router.register("crosswalks", CrosswalkViewSet, basename="crosswalk")
 router.register("campaigns", CampaignViewSet, basename="campaign")
+router.register("supplier-risks", SupplierRiskViewSet, basename="supplierrisk")
+router.register("risk-settings", RiskSettingsViewSet, basename="risksettings")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="api-me"),

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "renkei.audit",
     "renkei.questionnaires",
     "renkei.campaigns",
+    "renkei.risk",
 ]
 
 MIDDLEWARE = [

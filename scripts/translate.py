@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Fill Japanese translations from JSON files of {"English msgid": "日本語"} and clear their fuzzy
+"""Fill Japanese translations from JSON files of {"English msgid": "日本語"} (a msgctxt is written
+"context\u0004msgid") and clear their fuzzy
 flags (makemessages guesses fuzzy translations, which are wrong more often than not and which
 msgfmt leaves out). Then report every entry still untranslated or fuzzy.
 
@@ -25,10 +26,12 @@ def main(paths: list[str]) -> int:
     for entry in catalog:
         if entry.obsolete:
             continue
-        if entry.msgid in wanted:
-            entry.msgstr = wanted[entry.msgid]
+        # A key "context\u0004msgid" names an entry with a msgctxt (gettext's own notation).
+        key = f"{entry.msgctxt}\u0004{entry.msgid}" if entry.msgctxt else entry.msgid
+        if key in wanted:
+            entry.msgstr = wanted[key]
             if entry.msgid_plural:
-                entry.msgstr_plural = {0: wanted[entry.msgid]}
+                entry.msgstr_plural = {0: wanted[key]}
             if "fuzzy" in entry.flags:
                 entry.flags.remove("fuzzy")
         if "fuzzy" not in entry.flags:  # "#|" lines belong to fuzzy entries only

@@ -5,6 +5,13 @@ those that already have an open assessment of the same template key, and creates
 assessment, target and audit entry in a constant number of queries (bulk inserts), so a
 campaign to thousands of suppliers takes seconds. The invitation mails are sent by a task
 enqueued when the transaction commits (renkei.campaigns.tasks); reminders by a daily job.
+
+How a target is reached depends on its supplier's contacts (`reach`): contacts with an active
+portal account get the login URL of the assessment; otherwise the contacts with an e-mail and
+no account (the primary ones if any) each get their own answer link (AccessLink, kind
+campaign), fresh in every mail, the previous one revoked; a target with neither is 連絡先なし
+and gets nothing until someone adds a contact. Answer-link tokens exist only in the mail: they
+are never stored, logged or written to the audit trail.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import QueryDict
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -29,12 +36,14 @@ from django.utils.translation import gettext as _
 from renkei.accounts.models import Organization
 from renkei.accounts.services import absolute_url, mail_language, organization_name
 from renkei.audit.models import AuditEntry
-from renkei.audit.services import Actor, PendingEntry, record_many, snapshot
+from renkei.audit.services import Actor, PendingEntry, record, record_many, snapshot
 from renkei.campaigns.models import Campaign, CampaignMessage, CampaignStatus, CampaignTarget, MessageKind
 from renkei.core.models import member_organization_ids
-from renkei.core.permissions import ADD, VIEW
-from renkei.questionnaires.choices import ANSWERABLE_STATUSES, OPEN_STATUSES, AssessmentStatus
-from renkei.questionnaires.models import Assessment, Template
+from renkei.core.permissions import ADD, CHANGE, VIEW
+from renkei.questionnaires.assessments_services import AssessmentError
+from renkei.questionnaires.choices import ANSWERABLE_STATUSES, OPEN_STATUSES, AssessmentStatus, LinkKind
+from renkei.questionnaires.models import AccessLink, Assessment, Template
+from renkei.questionnaires.portal import issue_link, revoke_access_link
 from renkei.questionnaires.services import lock_template
 from renkei.suppliers.filtersets import SupplierFilterSet
 from renkei.suppliers.models import Contact, Supplier
@@ -45,6 +54,18 @@ logger = logging.getLogger(__name__)
 IGNORED_PARAMS = frozenset({"ordering", "page", "organization", "csrfmiddlewaretoken"})
 BEFORE_DAYS = 7
 OVERDUE_DAYS = 3
+# No "7 days before" reminder within this many days of the invitation (a campaign due in 5 days
+# would otherwise get the invitation and, the next morning, a reminder).
+INVITATION_GAP_DAYS = 3
+# Answer links in campaign mails work until this many days after the due date (11 days after the
+# last scheduled reminder), and at least LINK_MIN_DAYS after the mail that carries them.
+LINK_GRACE_DAYS = 14
+LINK_MIN_DAYS = 7
+
+# How a target's supplier is reached (see `reach`).
+REACH_PORTAL = "portal"
+REACH_LINK = "link"
+REACH_NONE = "none"
 
 
 class CampaignError(Exception):
@@ -53,11 +74,16 @@ class CampaignError(Exception):
         self.message = message
 
 
+class CampaignNotAllowed(CampaignError):
+    """The user may see the campaign but not change it (403)."""
+
+
 @dataclass
 class CampaignResult:
     campaign: Campaign
     created: int
-    skipped: list[dict[str, Any]] = field(default_factory=list)  # [{"supplier", "assessment"}]
+    # [{"supplier": code, "name": name, "assessment": id}], as stored on the campaign.
+    skipped: list[dict[str, Any]] = field(default_factory=list)
 
 
 def clean_selection(selection: QueryDict | Mapping[str, Any] | None) -> dict[str, list[str]]:
@@ -142,7 +168,7 @@ def create_campaign(
         # as create_assessment does for a single supplier.
         chosen = list(
             Supplier.objects.select_for_update().filter(pk__in=suppliers.values("pk"))
-            .order_by("code", "pk").values_list("pk", "code")
+            .order_by("code", "pk").values_list("pk", "code", "name")
         )
         open_by_supplier: dict[int, int] = {}
         for supplier_id, assessment_id in (
@@ -152,13 +178,13 @@ def create_campaign(
         ):
             open_by_supplier.setdefault(supplier_id, assessment_id)
         lock_template(template)
+        targets = [(pk, code) for pk, code, _name in chosen if pk not in open_by_supplier]
+        skipped = [{"supplier": code, "name": supplier_name, "assessment": open_by_supplier[pk]}
+                   for pk, code, supplier_name in chosen if pk in open_by_supplier]
         campaign = Campaign.objects.create(
             organization=organization, name=name[:200], template=template, due_on=due_on,
-            selection=cleaned, created_by=user,
+            selection=cleaned, created_by=user, skipped=skipped,
         )
-        targets = [(pk, code) for pk, code in chosen if pk not in open_by_supplier]
-        skipped = [{"supplier": code, "assessment": open_by_supplier[pk]}
-                   for pk, code in chosen if pk in open_by_supplier]
         assessments = Assessment.objects.bulk_create(
             [Assessment(organization=organization, supplier_id=pk, template=template, due_on=due_on,
                         created_by=user) for pk, _code in targets],
@@ -199,6 +225,33 @@ def _enqueue_invitations(campaign_id: int) -> None:
         logger.exception("could not enqueue the invitations of campaign %s", campaign_id)
 
 
+# --- Closing ------------------------------------------------------------------------------------
+
+
+def may_change(user: Any, campaign: Campaign) -> bool:
+    return Campaign.objects.for_user(user, CHANGE).filter(pk=campaign.pk).exists()
+
+
+def close_campaign(actor: Actor, campaign: Campaign) -> tuple[Campaign, bool]:
+    """Close CAMPAIGN: no more invitations or reminders. Its assessments are left as they are
+    (still answerable and reviewable one by one). Returns (campaign, whether this call closed it);
+    closing a closed campaign changes nothing. A closed campaign is never reopened."""
+    user = actor.user
+    if user is not None and not may_change(user, campaign):
+        raise CampaignNotAllowed(_("You may not close this campaign."))
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if locked.status == CampaignStatus.CLOSED:
+            return locked, False
+        before = snapshot(locked)
+        locked.status = CampaignStatus.CLOSED
+        locked.closed_at = timezone.now()
+        locked.closed_by = user
+        locked.save(update_fields=["status", "closed_at", "closed_by"])
+        record(actor, AuditEntry.Action.UPDATE, locked, before, snapshot(locked))
+    return locked, True
+
+
 # --- Counts ---------------------------------------------------------------------------------------
 
 STATUS_ORDER = [s.value for s in AssessmentStatus]
@@ -232,6 +285,51 @@ def status_counts(campaign: Campaign) -> dict[str, int]:
     return counts
 
 
+def _portal_contacts() -> QuerySet:
+    """Contacts who log in: portal access and an active account with an e-mail address."""
+    return (Contact.objects.filter(portal_access=True, user__is_active=True)
+            .exclude(user__email=""))
+
+
+def _link_contacts() -> QuerySet:
+    """Contacts mailed an answer link: an e-mail address and no account. A contact whose account
+    lost its portal access is not mailed a link: that would give the access back by the side door."""
+    return Contact.objects.filter(user__isnull=True).exclude(email="")
+
+
+def with_reach(targets: QuerySet) -> QuerySet:
+    """Annotate has_portal and has_email (two EXISTS; see `reach`)."""
+    supplier = OuterRef("supplier_id")
+    return targets.annotate(
+        has_portal=Exists(_portal_contacts().filter(supplier_id=supplier)),
+        has_email=Exists(_link_contacts().filter(supplier_id=supplier)),
+    )
+
+
+def reach(target: CampaignTarget) -> str:
+    """portal, link or none, for a target annotated by `with_reach` (the contacts as they are
+    now: adding a contact changes how the next mail goes)."""
+    if target.has_portal:
+        return REACH_PORTAL
+    return REACH_LINK if target.has_email else REACH_NONE
+
+
+def with_last_message(targets: QuerySet) -> QuerySet:
+    """Annotate last_kind and last_sent_at: the last mail actually sent to the target."""
+    last = (CampaignMessage.objects.filter(target=OuterRef("pk"), sent_at__isnull=False)
+            .order_by("-sent_at", "-pk"))
+    return targets.annotate(last_kind=Subquery(last.values("kind")[:1]),
+                            last_sent_at=Subquery(last.values("sent_at")[:1]))
+
+
+def no_contact_count(campaign: Campaign) -> int:
+    """Targets whose supplier has neither a portal account nor a contact with an e-mail."""
+    supplier = OuterRef("supplier_id")
+    return (CampaignTarget.objects.filter(campaign=campaign)
+            .exclude(Exists(_portal_contacts().filter(supplier_id=supplier)))
+            .exclude(Exists(_link_contacts().filter(supplier_id=supplier))).count())
+
+
 def campaign_document(campaign: Campaign) -> dict[str, Any]:
     """What `renkei campaigns show --json` and the API print."""
     counts = status_counts(campaign)
@@ -246,10 +344,23 @@ def campaign_document(campaign: Campaign) -> dict[str, Any]:
         "due_on": campaign.due_on.isoformat(), "status": campaign.status,
         "selection": campaign.selection, "targets": total, "counts": counts,
         "completed": done, "completion_rate": completion_rate(done, total), "overdue": overdue,
+        # Added keys (existing ones keep their meaning).
+        "skipped": campaign.skipped, "no_contact": no_contact_count(campaign),
+        "closed_at": campaign.closed_at.isoformat() if campaign.closed_at else None,
+        "closed_by": campaign.closed_by.get_username() if campaign.closed_by else None,
     }
 
 
 # --- Mails ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recipient:
+    email: str
+    name: str
+    access: str  # REACH_PORTAL: the login URL; REACH_LINK: an answer link of their own
+    language: str
+    ref: str  # for the logs: "user 12" / "contact 34" (never an address or a link)
 
 
 def _claim(target: CampaignTarget, kind: str) -> CampaignMessage | None:
@@ -261,65 +372,128 @@ def _claim(target: CampaignTarget, kind: str) -> CampaignMessage | None:
         return None
 
 
-def _recipients(target: CampaignTarget) -> list[Any]:
-    contacts = Contact.objects.filter(
-        supplier_id=target.supplier_id, portal_access=True, user__isnull=False,
-        user__is_active=True,
-    ).select_related("user").order_by("pk")
-    users, seen = [], set()
-    for contact in contacts:
-        if contact.user.email and contact.user_id not in seen:
-            seen.add(contact.user_id)
-            users.append(contact.user)
-    return users
+def _recipients(target: CampaignTarget) -> list[Recipient]:
+    """The portal users of the target's supplier; without any, the contacts with an e-mail and
+    no account (the primary ones when some are primary), one per address."""
+    found: list[Recipient] = []
+    seen: set[str] = set()
+    for contact in (_portal_contacts().filter(supplier_id=target.supplier_id)
+                    .select_related("user").order_by("pk")):
+        user = contact.user
+        if user.email.lower() not in seen:
+            seen.add(user.email.lower())
+            found.append(Recipient(user.email, getattr(user, "display_name", "") or user.email,
+                                   REACH_PORTAL, mail_language(user), f"user {user.pk}"))
+    if found:
+        return found
+    contacts = list(_link_contacts().filter(supplier_id=target.supplier_id).order_by("pk"))
+    primary = [c for c in contacts if c.is_primary]
+    for contact in primary or contacts:
+        if contact.email.lower() not in seen:
+            seen.add(contact.email.lower())
+            found.append(Recipient(contact.email, contact.name, REACH_LINK, settings.LANGUAGE_CODE,
+                                   f"contact {contact.pk}"))
+    return found
 
 
-def _send_one(connection: Any, user: Any, kind: str, target: CampaignTarget) -> bool:
+def link_expiry(campaign: Campaign, today: datetime.date | None = None) -> datetime.datetime:
+    """When the answer links of CAMPAIGN's mails stop working: the end of the day LINK_GRACE_DAYS
+    after the due date, and never sooner than LINK_MIN_DAYS after today."""
+    today = today or timezone.localdate()
+    last_day = max(campaign.due_on + datetime.timedelta(days=LINK_GRACE_DAYS),
+                   today + datetime.timedelta(days=LINK_MIN_DAYS))
+    return _start_of(last_day + datetime.timedelta(days=1))
+
+
+def _start_of(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def _render(recipient: Recipient, kind: str, target: CampaignTarget, url: str,
+            expires_on: datetime.date | None) -> tuple[str, str, str]:
     campaign = target.campaign
-    with translation.override(mail_language(user)):
+    with translation.override(recipient.language):
         context = {
-            "user": user, "kind": kind, "campaign": campaign, "supplier": target.supplier,
+            "recipient_name": recipient.name, "access": recipient.access, "kind": kind,
+            "campaign": campaign, "supplier": target.supplier,
             "template_name": campaign.template.name,
             "organization_name": organization_name(campaign.organization),
-            "due_on": campaign.due_on,
-            "url": absolute_url(reverse("questionnaires:assessment-detail",
-                                        args=[target.assessment_id])),
+            "due_on": campaign.due_on, "url": url, "expires_on": expires_on,
         }
         subject = render_to_string("campaigns/email/message_subject.txt", context)
         subject = settings.EMAIL_SUBJECT_PREFIX + " ".join(subject.split())
         text = render_to_string("campaigns/email/message.txt", context)
         html = render_to_string("campaigns/email/message.html", context)
-    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [user.email],
+    return subject, text, html
+
+
+def _send_one(connection: Any, recipient: Recipient, kind: str, target: CampaignTarget,
+              actor: Actor) -> bool:
+    """Mail KIND to RECIPIENT. A link recipient gets a new answer link; once it is mailed, the
+    earlier campaign links of that address for that assessment are revoked (the tokens were never
+    stored, so they cannot be sent again); a link whose mail failed is revoked at once."""
+    link: AccessLink | None = None
+    expires_on = None
+    if recipient.access == REACH_LINK:
+        expires_at = link_expiry(target.campaign)
+        try:
+            link, path = issue_link(actor, target.assessment, kind=LinkKind.CAMPAIGN,
+                                    expires_at=expires_at, sent_to=recipient.email,
+                                    sent_to_name=recipient.name[:100])
+        except AssessmentError:  # submitted or approved meanwhile: nothing to answer
+            return False
+        url = absolute_url(path)
+        expires_on = timezone.localtime(expires_at).date() - datetime.timedelta(days=1)
+    else:
+        url = absolute_url(reverse("questionnaires:assessment-detail", args=[target.assessment_id]))
+    subject, text, html = _render(recipient, kind, target, url, expires_on)
+    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [recipient.email],
                                      connection=connection)
     message.attach_alternative(html, "text/html")
     try:
         message.send()
     except (smtplib.SMTPException, OSError) as exc:
-        logger.warning("campaign %s mail to user %s could not be sent: %s", kind, user.pk, exc)
+        # The recipient by id only: the message (and its link) must not reach the logs.
+        logger.warning("campaign %s mail to %s could not be sent: %s", kind, recipient.ref,
+                       type(exc).__name__)
+        if link is not None:
+            revoke_access_link(actor, link)
         return False
+    if link is not None:
+        for older in AccessLink.objects.filter(
+                assessment_id=target.assessment_id, kind=LinkKind.CAMPAIGN,
+                sent_to__iexact=recipient.email, revoked_at__isnull=True).exclude(pk=link.pk):
+            revoke_access_link(actor, older)
     return True
 
 
 def send_messages(targets: QuerySet, kind: str) -> dict[str, int]:
-    """Send KIND to the contacts of every target not yet sent it. A target whose mail failed
-    entirely is released (its row deleted) so the next run tries again."""
-    sent = skipped = failed = 0
-    targets = targets.select_related("campaign__organization", "campaign__template", "supplier")
+    """Send KIND to the contacts of every target of an open campaign not yet sent it. A target
+    whose mail failed entirely, or that has nobody to mail (連絡先なし), is released (its row
+    deleted) so a later run tries again."""
+    sent = skipped = failed = unreachable = 0
+    actor = Actor.system("campaign-mail")
+    targets = targets.filter(campaign__status=CampaignStatus.OPEN).select_related(
+        "campaign__organization", "campaign__template", "supplier", "assessment")
     connection = get_connection()
     for target in targets.exclude(messages__kind=kind).order_by("pk").iterator(chunk_size=500):
         claimed = _claim(target, kind)
         if claimed is None:
             skipped += 1
             continue
-        users = _recipients(target)
-        ok = sum(_send_one(connection, user, kind, target) for user in users)
-        if users and not ok:
+        recipients = _recipients(target)
+        if not recipients:
+            claimed.delete()
+            unreachable += 1
+            continue
+        ok = sum(_send_one(connection, recipient, kind, target, actor) for recipient in recipients)
+        if not ok:
             claimed.delete()
             failed += 1
             continue
         CampaignMessage.objects.filter(pk=claimed.pk).update(sent_at=timezone.now(), recipients=ok)
         sent += 1
-    return {"sent": sent, "skipped": skipped, "failed": failed}
+    return {"sent": sent, "skipped": skipped, "failed": failed, "unreachable": unreachable}
 
 
 def send_invitations(campaign_id: int) -> dict[str, int]:
@@ -329,14 +503,18 @@ def send_invitations(campaign_id: int) -> dict[str, int]:
 def send_reminders(today: datetime.date | None = None) -> dict[str, int]:
     """Remind the suppliers of open campaigns whose assessments are not yet submitted."""
     today = today or timezone.localdate()
-    totals = {"sent": 0, "skipped": 0, "failed": 0}
+    totals = {"sent": 0, "skipped": 0, "failed": 0, "unreachable": 0}
     pending = CampaignTarget.objects.filter(
         campaign__status=CampaignStatus.OPEN, assessment__status__in=list(ANSWERABLE_STATUSES),
     )
+    # Invited (or created) within the last INVITATION_GAP_DAYS days, counted in whole days.
+    recent = _start_of(today - datetime.timedelta(days=INVITATION_GAP_DAYS - 1))
+    invited_recently = Q(campaign__created_at__gte=recent) | Exists(CampaignMessage.objects.filter(
+        target=OuterRef("pk"), kind=MessageKind.INVITATION, claimed_at__gte=recent))
     windows = {
         MessageKind.REMINDER_BEFORE: Q(
             campaign__due_on__gt=today,
-            campaign__due_on__lte=today + datetime.timedelta(days=BEFORE_DAYS)),
+            campaign__due_on__lte=today + datetime.timedelta(days=BEFORE_DAYS)) & ~invited_recently,
         MessageKind.REMINDER_DUE: Q(
             campaign__due_on__lte=today,
             campaign__due_on__gt=today - datetime.timedelta(days=OVERDUE_DAYS)),

@@ -1,4 +1,5 @@
-"""Campaign pages: the list, creating one (filters → count preview → confirm) and its status table.
+"""Campaign pages: the list, creating one (filters → count preview → confirm), its status table
+and closing it (a confirmation page, then POST).
 
 Staff only: supplier contacts get 403 on the list and the form and 404 on a campaign.
 """
@@ -17,18 +18,24 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from renkei.audit.services import Actor
-from renkei.campaigns.models import Campaign, CampaignTarget
+from renkei.campaigns.models import Campaign, CampaignStatus, CampaignTarget, MessageKind
 from renkei.campaigns.services import (
+    REACH_NONE,
     CampaignError,
+    close_campaign,
     completion_rate,
     create_campaign,
+    may_change,
     preview,
+    reach,
     sendable_organizations,
     status_counts,
     with_counts,
+    with_last_message,
+    with_reach,
 )
 from renkei.core.access import get_for_user_or_404, require_staff
-from renkei.core.permissions import VIEW
+from renkei.core.permissions import CHANGE, VIEW
 from renkei.questionnaires.assessments_services import templates_for
 from renkei.questionnaires.choices import ANSWERABLE_STATUSES, AssessmentStatus
 from renkei.questionnaires.views_assessments import STATUS_BADGES, sendable_templates
@@ -121,24 +128,51 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    campaign = get_for_user_or_404(Campaign.objects.select_related("template"), request.user,
-                                   VIEW, pk=pk)
+    campaign = get_for_user_or_404(Campaign.objects.select_related("template", "closed_by"),
+                                   request.user, VIEW, pk=pk)
     counts = status_counts(campaign)
     total = sum(counts.values())
     done = counts[AssessmentStatus.SUBMITTED] + counts[AssessmentStatus.APPROVED]
     targets = list(
-        CampaignTarget.objects.filter(campaign=campaign)
+        with_last_message(with_reach(CampaignTarget.objects.filter(campaign=campaign)))
         .select_related("supplier", "assessment").order_by("supplier__code", "pk")
     )
     today = datetime.date.today()
+    kinds = dict(MessageKind.choices)
     for target in targets:
         status = target.assessment.status
         target.badge = STATUS_BADGES[status]
         target.overdue = status in ANSWERABLE_STATUSES and campaign.due_on < today
+        target.reach = reach(target)
+        target.last_label = kinds.get(target.last_kind, "")
     labels = dict(AssessmentStatus.choices)
+    is_open = campaign.status == CampaignStatus.OPEN
     return render(request, "campaigns/detail.html", {
         "campaign": campaign, "targets": targets, "total": total, "done": done,
         "rate": completion_rate(done, total),
         "overdue": sum(1 for t in targets if t.overdue),
+        "no_contact": sum(1 for t in targets if t.reach == REACH_NONE),
         "status_rows": [(labels[s], n, STATUS_BADGES[s]) for s, n in counts.items()],
+        "is_open": is_open,
+        "can_close": is_open and may_change(request.user, campaign),
     })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def campaign_close(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: the confirmation page; POST: close (closing a closed campaign changes nothing)."""
+    campaign = get_for_user_or_404(Campaign.objects.select_related("template"), request.user,
+                                   CHANGE, pk=pk)
+    if request.method == "POST":
+        try:
+            _closed, changed = close_campaign(Actor.from_request(request), campaign)
+        except CampaignError as exc:
+            raise PermissionDenied(exc.message) from exc
+        if changed:
+            messages.success(request, _("The campaign was closed: no more invitations or reminders "
+                                        "are sent."))
+        return redirect("campaigns:detail", pk=campaign.pk)
+    if campaign.status != CampaignStatus.OPEN:
+        return redirect("campaigns:detail", pk=campaign.pk)
+    return render(request, "campaigns/confirm_close.html", {"campaign": campaign})

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from django.db import transaction
@@ -34,6 +35,7 @@ from renkei.core.demo_data import (
     SUPPLIERS,
 )
 from renkei.core.permissions import SUPPLIER_ROLE
+from renkei.risk.demo import build_demo_risk
 from renkei.suppliers.choices import CertificationKind, ReOutsourcing
 from renkei.suppliers.models import Certification, Contact, Contract, Supplier
 from renkei.suppliers.services import save_record
@@ -251,6 +253,8 @@ def build_demo(today: datetime.date | None = None) -> list[DemoLogin]:
     suppliers = _suppliers(actor, org, today)
     logins.extend(_children(actor, suppliers, today))
     _assessments(actor, org, suppliers, today)
+    _crosswalk_demo(actor, org, suppliers, today)
+    build_demo_risk(org)
     return logins
 
 
@@ -300,3 +304,41 @@ def _assessments(
             assessments.submit(actor, assessment)
         if stage == "approved":
             assessments.approve(actor, assessment)
+
+
+# みなと精機's old Excel check sheet as its own template, a crosswalk from it to the built-in
+# sheet, and S-5001's approved answers to it: S-5001's new sheet (not started) then offers
+# 「前回・対応表から入力」 in every section.
+DEMO_FILES = Path(__file__).resolve().parent / "demo_files"
+OLD_SHEET_SUPPLIER = "S-5001"
+OLD_SHEET_ANSWERS: dict[str, Any] = {
+    "1-1": "○", "1-2": "はい", "1-3": "はい", "1-4": "△", "1-5": "はい", "2-1": "はい",
+    "2-2": "○", "2-3": "△", "2-4": "はい", "2-5": "○", "2-6": "○",
+    "3-2": "ISMS の適用範囲は本社およびデータセンター運用部門",
+}
+
+
+def _crosswalk_demo(
+    actor: Actor, org: Organization, suppliers: dict[str, Supplier], today: datetime.date
+) -> None:
+    from renkei.questionnaires import assessments_services as assessments
+    from renkei.questionnaires.crosswalks import load_crosswalk_file
+    from renkei.questionnaires.models import Assessment, Template
+    from renkei.questionnaires.services import load_template_file
+
+    if not Template.objects.filter(organization__isnull=True, key="scrm-sheet").exists():
+        return  # the crosswalk names the built-in sheet, loaded after migrate
+    template = load_template_file(DEMO_FILES / "minato-2025.yaml", organization=org,
+                                  actor=actor).template
+    load_crosswalk_file(DEMO_FILES / "minato-2025-to-scrm.yaml", organization=org, actor=actor)
+    supplier = suppliers.get(OLD_SHEET_SUPPLIER)
+    if supplier is None or Assessment.objects.filter(supplier=supplier,
+                                                     template__key=template.key).exists():
+        return
+    assessment = assessments.create_assessment(actor, supplier, template)
+    answers = {**OLD_SHEET_ANSWERS, "3-1": {
+        "held": True, "kind": "ISMS", "number": "IS 501234",
+        "expires_on": today + datetime.timedelta(days=610)}}
+    assessments.save_answers(actor, assessment, answers)
+    assessments.submit(actor, assessment)
+    assessments.approve(actor, assessment)

@@ -100,6 +100,11 @@ def _require(actor: Actor, assessment: Assessment, action: str, *, staff_only: b
         raise NotAllowed(_("You may not change this assessment."))
 
 
+def actor_scope(actor: Actor) -> frozenset[str] | None:
+    """The item ids a colleague's answer link may touch (portal.ScopedActor); None: every item."""
+    return getattr(actor, "item_scope", None)
+
+
 def templates_for(organization_id: int) -> Any:
     """Templates an organization may send: its own and the built-in ones."""
     from django.db.models import Q
@@ -189,15 +194,13 @@ def _items(assessment: Assessment) -> list[Item]:
 
 def save_answer(
     actor: Actor, assessment: Assessment, item_id: str, raw: Any, *, comment: str | None = None,
-    evidence: Any = None,
 ) -> Answer | None:
     """Validate and save the answer to ITEM_ID (blank RAW clears it). COMMENT None keeps the
-    comment; EVIDENCE (an uploaded file) replaces the evidence. Raises AnswerError for a refused
-    value, AssessmentError when the assessment is not open for answers."""
+    comment. Evidence files go through renkei.questionnaires.evidence (checked there). Raises
+    AnswerError for a refused value, AssessmentError when the assessment is not open for answers."""
     comments = {item_id: comment} if comment is not None else None
-    files = {item_id: evidence} if evidence is not None else None
     try:
-        saved = save_answers(actor, assessment, {item_id: raw}, comments=comments, evidence=files)
+        saved = save_answers(actor, assessment, {item_id: raw}, comments=comments)
     except AnswersInvalid as exc:
         raise AnswerError(exc.errors[item_id]) from exc
     return saved.get(item_id)
@@ -205,13 +208,12 @@ def save_answer(
 
 def validate_answers(
     items: Iterable[Item], mapping: Mapping[str, Any], comments: Mapping[str, str] | None = None,
-    evidence: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, ParsedAnswer], dict[str, str]]:
     """Parse every answer of MAPPING (item id -> raw); (parsed answers, errors by item id)."""
     by_id = {item.item_id: item for item in items}
     parsed: dict[str, ParsedAnswer] = {}
     errors: dict[str, str] = {}
-    for item_id in {*mapping, *(comments or {}), *(evidence or {})}:
+    for item_id in {*mapping, *(comments or {})}:
         item = by_id.get(item_id)
         if item is None:
             errors[item_id] = _("No such item in this questionnaire.")
@@ -225,10 +227,7 @@ def validate_answers(
             continue
         raw = mapping[item_id]
         try:
-            if item.answer_type == AnswerType.FILE and (evidence or {}).get(item_id) is not None:
-                parsed[item_id] = ParsedAnswer(None)
-            else:
-                parsed[item_id] = parse_answer(item, raw)
+            parsed[item_id] = parse_answer(item, raw)
         except AnswerError as exc:
             errors[item_id] = exc.message
     return parsed, errors
@@ -236,7 +235,7 @@ def validate_answers(
 
 def save_answers(
     actor: Actor, assessment: Assessment, mapping: Mapping[str, Any], *,
-    comments: Mapping[str, str] | None = None, evidence: Mapping[str, Any] | None = None,
+    comments: Mapping[str, str] | None = None,
 ) -> dict[str, Answer | None]:
     """All or nothing: validate every answer of MAPPING (item id -> raw value), then write the
     changed ones in bulk with their audit entries. Raises AnswersInvalid listing every refused
@@ -245,10 +244,14 @@ def save_answers(
     _require(actor, assessment, CHANGE)
     items = _items(assessment)
     by_id = {item.item_id: item for item in items}
-    parsed, errors = validate_answers(items, mapping, comments, evidence)
+    parsed, errors = validate_answers(items, mapping, comments)
+    scope = actor_scope(actor)
+    if scope is not None:  # a colleague's link: only the items handed to it
+        for item_id in {*mapping, *(comments or {})} - scope:
+            errors.setdefault(item_id, _("This item was not handed to you."))
     if errors:
         raise AnswersInvalid({k: errors[k] for k in sorted(errors, key=_order_of(by_id))})
-    touched = sorted({*parsed, *(comments or {}), *(evidence or {})}, key=_order_of(by_id))
+    touched = sorted({*parsed, *(comments or {})}, key=_order_of(by_id))
     now = timezone.now()
     with transaction.atomic():
         locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
@@ -278,11 +281,6 @@ def save_answers(
                 candidate.not_applicable = parsed[item_id].not_applicable
             if comments and item_id in comments:
                 candidate.comment = comments[item_id].strip()
-            upload = (evidence or {}).get(item_id)
-            if upload is not None:
-                candidate.evidence.save(upload.name, upload, save=False)
-                if item.answer_type == AnswerType.FILE:
-                    candidate.value = candidate.evidence.name.rsplit("/", 1)[-1]
             empty = (candidate.value is None and not candidate.not_applicable
                      and not candidate.comment and not candidate.evidence)
             if empty:
@@ -368,6 +366,8 @@ def submit(actor: Actor, assessment: Assessment) -> Assessment:
     """Hand the answers to the buyer. Every required, shown item must be answered (or 該当なし);
     otherwise Incomplete lists the missing item ids."""
     _require(actor, assessment, CHANGE)
+    if actor_scope(actor) is not None:
+        raise NotAllowed(_("Items handed to you are submitted by the person who asked you."))
     with transaction.atomic():
         locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
         if locked.status not in ANSWERABLE_STATUSES:
@@ -440,9 +440,9 @@ def _review_snapshot(answer: Answer) -> dict[str, Any]:
 
 def review_answer(actor: Actor, assessment: Assessment, item_id: str, state: str,
                   comment: str = "") -> Answer:
-    """Staff review one answer of a submitted assessment: accepted (承認), clarify (確認依頼; also
-    how evidence is asked for) or rejected (差戻し), or back to pending. A comment is required
-    for clarify and rejected. Reviewing the same way again changes nothing."""
+    """Staff review one answer of a submitted assessment: accepted (承認), clarify (確認依頼),
+    evidence (証跡の提出を依頼) or rejected (差戻し), or back to pending. A comment is required
+    for clarify, evidence and rejected. Reviewing the same way again changes nothing."""
     _require(actor, assessment, CHANGE, staff_only=True)
     if state not in ReviewState.values:
         raise AssessmentError(_("Unknown review state “%(state)s”; use one of %(states)s.")

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -29,12 +30,17 @@ from renkei.questionnaires.assessments_services import (
     AssessmentError,
     _items,
     _require,
+    actor_scope,
     save_answers,
-    validate_answers,
 )
-from renkei.questionnaires.choices import NOT_APPLICABLE, AnswerType, LinkKind
-from renkei.questionnaires.diff import previous_assessment
-from renkei.questionnaires.models import AccessLink, Answer, Assessment, Item
+from renkei.questionnaires.choices import AnswerType, LinkKind
+from renkei.questionnaires.models import AccessLink, Answer, Assessment, Item, Section
+from renkei.questionnaires.prefill import (
+    Candidate,
+    all_candidates,
+    candidates_by_section,
+    shown_candidates,
+)
 from renkei.questionnaires.scoring import ScoreItem, visible_items
 
 SESSION_KEY = "renkei_portal_link"
@@ -143,9 +149,21 @@ def session_link(request: Any) -> AccessLink | None:
     return link
 
 
+@dataclass(frozen=True)
+class ScopedActor(Actor):
+    """Someone answering through a colleague's link: the services refuse every item outside
+    ITEM_SCOPE (save, autosave, prefill, evidence), submitting and handing on."""
+
+    item_scope: frozenset[str] = frozenset()
+
+
 def link_actor(request: Any, link: AccessLink) -> Actor:
     from renkei.audit.services import client_address
 
+    if link.kind == LinkKind.COLLEAGUE:
+        return ScopedActor(user=None, address=client_address(request),
+                           label=f"link:{link.assessment_id}:colleague:{link.pk}",
+                           item_scope=frozenset(link.items))
     return Actor(user=None, address=client_address(request), label=f"link:{link.assessment_id}")
 
 
@@ -180,39 +198,31 @@ def progress(assessment: Assessment, items: list[Item] | None = None,
 # --- Same as last time --------------------------------------------------------------------------
 
 
-def prefill_candidates(assessment: Assessment, items: list[Item] | None = None) -> dict[str, Any]:
-    """Item id -> the previous assessment's answer (raw, "n/a" for 該当なし) for this
-    assessment's items with the same id that are still unanswered here and whose previous answer
-    is still valid in this version. Evidence files are not copied."""
-    previous = previous_assessment(assessment)
-    if previous is None:
-        return {}
+def prefill_candidates(assessment: Assessment, items: list[Item] | None = None, *,
+                       user: Any = None) -> dict[str, Candidate]:
+    """Item id -> Candidate (value as stored, "n/a" for 該当なし, and its source) for this
+    assessment's unanswered items: from the previous assessment, through crosswalks and — only
+    when USER is a logged-in contact of this supplier — from their answers for other buyers
+    (renkei.questionnaires.prefill). Only valid answers, only items the conditions show once
+    their section is pre-filled. Evidence files are not copied."""
     items = items if items is not None else _items(assessment)
-    answered = set(Answer.objects.filter(assessment=assessment)
-                   .values_list("item__item_id", flat=True))
-    wanted = {item.item_id for item in items
-              if item.item_id not in answered and item.answer_type != AnswerType.FILE}
-    old = {}
-    for item_id, value, na in Answer.objects.filter(
-            assessment=previous, item__item_id__in=wanted).values_list(
-            "item__item_id", "value", "not_applicable"):
-        if na:
-            old[item_id] = NOT_APPLICABLE
-        elif value is not None:
-            old[item_id] = value
-    parsed, _errors = validate_answers(items, old)
-    return {item_id: old[item_id] for item_id in parsed}
+    return candidates_by_section(assessment, items, user=user)
 
 
 def prefill_section(actor: Actor, assessment: Assessment, section_key: str) -> int:
-    """Copy the previous assessment's answers into SECTION_KEY's unanswered items with the same
-    item id (through save_answers: validated, audited). Returns the number copied."""
+    """Copy the candidates of SECTION_KEY's unanswered items (through save_answers: validated,
+    audited). Returns the number copied."""
     items = _items(assessment)
-    section_items = set(Item.objects.filter(template_id=assessment.template_id,
-                                            section__key=section_key).values_list("item_id", flat=True))
-    if not section_items:
+    section_ids = set(Section.objects.filter(template_id=assessment.template_id, key=section_key)
+                      .values_list("pk", flat=True))
+    if not section_ids:
         raise AssessmentError(_("Unknown section."))
-    mapping = {k: v for k, v in prefill_candidates(assessment, items).items() if k in section_items}
+    found, current = all_candidates(assessment, items, user=actor.user)
+    only = {item.item_id for item in items if item.section_id in section_ids}
+    scope = actor_scope(actor)
+    if scope is not None:  # a colleague's link pre-fills only the items handed to it
+        only &= scope
+    mapping = {k: c.value for k, c in shown_candidates(items, current, found, only).items()}
     if not mapping:
         return 0
     save_answers(actor, assessment, mapping)

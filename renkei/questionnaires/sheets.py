@@ -7,27 +7,38 @@
 The export writes one sheet (回答 / Answers): a title block, a header row and one row per item,
 with the answer cell (column E) and the comment cell (F) unlocked and everything else protected
 (no password: it stops accidents, not people). Choice items get a drop-down list. Certificate
-items are answered 取得 / 未取得 in E, with the registration number in H and the expiry date in I.
-A very hidden sheet `_renkei` ties the file to its assessment, organization, template version and
-the item of each row, with an HMAC (SECRET_KEY) over those values.
+items are answered 取得 / 未取得 in E, with the kind in H (a drop-down of the usual kinds that also
+takes free text), the registration number in I and the expiry date in J. Cells meant for text
+(comments, text answers, kinds, numbers) are formatted as text, so a spreadsheet keeps what is
+typed there (a registration number 00123 stays 00123). A very hidden sheet `_renkei` ties the
+file to its assessment, organization, template version, the time of the export and, per row, the
+item and a digest of the answer it was exported with, under an HMAC (SECRET_KEY).
 
 The import opens the file with the checks of renkei.questionnaires.sheet_import (size, macros,
 old formats, zip bombs, corrupt files), verifies the signature, the assessment (visible and
-changeable for the actor), the template version and the status, then reads every answer cell:
-formulas are refused (their cached values are not trusted), values go through
-values.parse_answer. Any error imports nothing; otherwise save_answers writes all at once.
+changeable for the actor), the template version and the status, checks that every row still
+holds its item, then reads every answer cell: formulas are refused (their cached values are not
+trusted), values go through values.parse_answer. An answer changed in Renkei after the export
+(answered_at later than the export, or not the answer the sheet was exported with) that the
+sheet would change is a conflict: the sheet must not silently undo newer work. Any error or
+conflict imports nothing; otherwise save_answers writes all at once.
+
+LibreOffice Calc saves these files differently from openpyxl (shared strings, `hidden` instead of
+`veryHidden`, no workbook structure lock, dates typed as serial numbers with a date format,
+TRUE as 1 in a boolean format, emptied cells as empty strings); the reader takes all of them.
 """
 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import io
 import json
 import warnings
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from django.utils import translation
+from django.utils import formats, timezone, translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
@@ -42,16 +53,23 @@ from renkei.questionnaires.choices import ANSWERABLE_STATUSES, NOT_APPLICABLE, A
 from renkei.questionnaires.models import Answer, Assessment, Choice, Item, localized
 from renkei.questionnaires.sheet_import import check_archive, corrupt, read_limited, refuse_by_name
 from renkei.questionnaires.values import (
+    CERTIFICATE_FIELD_MAX,
     COMMENT_MAX,
     AnswerError,
     AnswerSpec,
+    is_not_applicable,
     normalize,
     parse_answer,
+    parse_date,
+    parse_text,
 )
 from renkei.suppliers.io.columns import FORMULA_TRIGGERS
 from renkei.suppliers.io.readers import FileRefused
 
-FORMAT = "renkei-assessment-sheet/1"
+FORMAT = "renkei-assessment-sheet/2"
+# Format 1 had no kind column, no export time and no answer digests: it cannot be checked for
+# answers changed in Renkei since, so it is refused with its own message.
+OLD_FORMATS = frozenset({"renkei-assessment-sheet/1"})
 META_SHEET = "_renkei"
 LISTS_SHEET = "_lists"
 SIGNING_SALT = "renkei.questionnaires.sheets"
@@ -60,8 +78,12 @@ HEADER_ROW = 8
 FIRST_ROW = HEADER_ROW + 1
 # Columns of the answer sheet (1-based).
 COL_SECTION, COL_ID, COL_QUESTION, COL_HELP, COL_ANSWER, COL_COMMENT, COL_CRITICAL = 1, 2, 3, 4, 5, 6, 7
-COL_CERT_NUMBER, COL_CERT_EXPIRES = 8, 9
-ANSWER_LETTER, COMMENT_LETTER, NUMBER_LETTER, EXPIRES_LETTER = "E", "F", "H", "I"
+COL_CERT_KIND, COL_CERT_NUMBER, COL_CERT_EXPIRES = 8, 9, 10
+ANSWER_LETTER, COMMENT_LETTER = "E", "F"
+KIND_LETTER, NUMBER_LETTER, EXPIRES_LETTER = "H", "I", "J"
+LAST_LETTER = EXPIRES_LETTER
+TEXT_FORMAT = "@"
+NO_ANSWER = "-"  # the digest column of a row exported without an answer
 
 # Words of the file itself: the language of the export, not of the person running it.
 WORDS: dict[str, dict[str, str]] = {
@@ -76,17 +98,18 @@ WORDS: dict[str, dict[str, str]] = {
         "instructions_text": (
             "黄色の「回答」欄と「コメント」欄だけを記入してください（選択肢はプルダウンから選べます）。"
             "○ 対応済み / △ 対応中 / × 未対応、はい / いいえ、該当なし などで回答します。"
-            "認証の項目は「取得」または「未取得」を選び、取得している場合は登録番号と有効期限"
-            "（例: 2026-03-31）を記入してください。複数選択の項目は「、」で区切って書いてください。"
+            "認証の項目は「取得」または「未取得」を選び、取得している場合は認証の種類、登録番号と"
+            "有効期限（例: 2026-03-31）を記入してください。複数選択の項目は「、」で区切って書いてください。"
             "数式は使えません。行や列を追加・削除せず、このファイルのまま Renkei で取り込んでください。"
         ),
-        "headers": "分類|項目ID|設問|説明|回答|コメント|重要|登録番号|有効期限",
+        "headers": "分類|項目ID|設問|説明|回答|コメント|重要|認証の種類|登録番号|有効期限",
         "critical": "重要",
         "held": "取得",
         "not_held": "未取得",
         "na": "該当なし",
         "multiple": "複数選択（「、」区切り）: ",
         "file": "（証跡ファイルは Renkei の画面で添付してください）",
+        "upload": "ポータルでアップロードしてください",
         "version": "第%(version)d版",
     },
     "en": {
@@ -100,17 +123,20 @@ WORDS: dict[str, dict[str, str]] = {
         "instructions_text": (
             "Fill in only the yellow Answer and Comment cells (choose from the drop-down lists). "
             "Answer with ○ Done / △ In progress / × Not done, Yes / No, N/A and so on. For "
-            "certificates choose Held or Not held and, when held, enter the registration number and "
-            "the expiry date (e.g. 2026-03-31). Separate several choices with commas. Formulas are "
-            "not accepted. Do not add or delete rows or columns; import this file into Renkei as it is."
+            "certificates choose Held or Not held and, when held, enter the kind, the registration "
+            "number and the expiry date (e.g. 2026-03-31). Separate several choices with commas. "
+            "Formulas are not accepted. Do not add or delete rows or columns; import this file into "
+            "Renkei as it is."
         ),
-        "headers": "Section|Item ID|Question|Help|Answer|Comment|Critical|Registration no.|Expires",
+        "headers": ("Section|Item ID|Question|Help|Answer|Comment|Critical|Certificate kind|"
+                    "Registration no.|Expires"),
         "critical": "Critical",
         "held": "Held",
         "not_held": "Not held",
         "na": "N/A",
         "multiple": "Several choices (comma-separated): ",
         "file": "(attach the evidence file in Renkei)",
+        "upload": "Upload the file in the portal",
         "version": "version %(version)d",
     },
 }
@@ -122,9 +148,13 @@ NOT_HELD_WORDS = {"未取得", "notheld", "not held", "無"}
 class CellError:
     cell: str  # 回答!E12
     reason: str
+    conflict: bool = False  # changed in Renkei after the sheet was downloaded
 
-    def as_dict(self) -> dict[str, str]:
-        return {"cell": self.cell, "reason": self.reason}
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"cell": self.cell, "reason": self.reason}
+        if self.conflict:
+            data["conflict"] = True
+        return data
 
 
 @dataclass
@@ -143,14 +173,34 @@ class SheetImportResult:
 # --- Signing ------------------------------------------------------------------------------------
 
 
+META_FIELDS = ("format", "assessment", "organization", "template_id", "template", "version",
+               "sheet", "exported_at")
+
+
 def _payload(meta: dict[str, Any]) -> str:
-    fields = ("format", "assessment", "organization", "template_id", "template", "version",
-              "sheet", "rows")
+    fields = (*META_FIELDS, "rows")
     return json.dumps([meta.get(name) for name in fields], ensure_ascii=False, separators=(",", ":"))
 
 
 def sign(meta: dict[str, Any]) -> str:
     return salted_hmac(SIGNING_SALT, _payload(meta), algorithm="sha256").hexdigest()
+
+
+def answer_digest(answer: Answer | None) -> str:
+    """A short fingerprint of an answer (value and comment), NO_ANSWER for none; it starts with
+    a letter so no spreadsheet takes it for a number."""
+    if answer is None:
+        return NO_ANSWER
+    text = json.dumps([answer.score_value, answer.comment], ensure_ascii=False, sort_keys=True,
+                      separators=(",", ":"))
+    return "v" + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def certificate_kinds() -> list[str]:
+    """The usual certificate kinds in the active language (the registry's, without "other")."""
+    from renkei.suppliers.choices import CertificationKind
+
+    return [str(label) for value, label in CertificationKind.choices if value != CertificationKind.OTHER]
 
 
 # --- Export -------------------------------------------------------------------------------------
@@ -225,6 +275,9 @@ def export_assessment(assessment: Assessment, out: IO[bytes], lang: str = "ja") 
     lang = lang if lang in WORDS else "ja"
     words = WORDS[lang]
     with translation.override(lang):
+        # Taken before the answers are read: an answer saved in between is either in the sheet
+        # or later than this time (never silently lost on import).
+        exported_at = timezone.now()
         items = _items(assessment)
         answers = {a.item_id: a for a in Answer.objects.filter(assessment=assessment)}
         workbook = Workbook()
@@ -253,21 +306,42 @@ def export_assessment(assessment: Assessment, out: IO[bytes], lang: str = "ja") 
             sheet.cell(number, 1).font = bold
             _text_cell(sheet.cell(number, 3), value)
             sheet.cell(number, 3).alignment = Alignment(wrap_text=True, vertical="top")
-        sheet.merge_cells(start_row=6, start_column=3, end_row=6, end_column=9)
+        sheet.merge_cells(start_row=6, start_column=3, end_row=6, end_column=COL_CERT_EXPIRES)
         sheet.row_dimensions[6].height = 90
         sheet.cell(1, 1).font = Font(bold=True, size=14)
         for col, header in enumerate(words["headers"].split("|"), start=1):
             cell = sheet.cell(HEADER_ROW, col, header)
             cell.font = bold
-        for col, width in zip("ABCDEFGHI", (18, 10, 50, 40, 18, 30, 8, 18, 14), strict=True):
+        for col, width in zip("ABCDEFGHIJ", (18, 10, 50, 40, 18, 30, 8, 20, 18, 14), strict=True):
             sheet.column_dimensions[col].width = width
 
         validations: dict[tuple[str, ...], DataValidation] = {}
+
+        def list_validation(labels: tuple[str, ...], strict: bool = True) -> DataValidation:
+            """One drop-down per list of labels, its labels on the hidden _lists sheet. Not
+            STRICT: the list only suggests, any other text is accepted."""
+            key = (*labels, "" if strict else "\0free")
+            validation = validations.get(key)
+            if validation is None:
+                list_row = len(validations) + 1
+                for col, label in enumerate(labels, start=1):
+                    _text_cell(lists.cell(list_row, col), label)
+                end = lists.cell(list_row, len(labels)).column_letter
+                validation = DataValidation(
+                    type="list", formula1=f"'{LISTS_SHEET}'!$A${list_row}:${end}${list_row}",
+                    allow_blank=True, showErrorMessage=strict, showDropDown=False,
+                    errorTitle=words["sheet"], error=" / ".join(labels) if strict else None,
+                )
+                validations[key] = validation
+                sheet.add_data_validation(validation)
+            return validation
+
+        kinds = tuple(certificate_kinds())
         rows: list[list[Any]] = []
         for offset, item in enumerate(items):
             row = FIRST_ROW + offset
-            rows.append([row, item.item_id])
             answer = answers.get(item.pk)
+            rows.append([row, item.item_id, answer_digest(answer)])
             help_text = item.help
             if item.answer_type == AnswerType.MULTIPLE_CHOICE:
                 choices = ", ".join(localized(c.label_ja, c.label_en) for c in item.choices.all())
@@ -284,42 +358,38 @@ def export_assessment(assessment: Assessment, out: IO[bytes], lang: str = "ja") 
             comment_cell = sheet.cell(row, COL_COMMENT)
             if item.answer_type != AnswerType.FILE:
                 _text_cell(answer_cell, _answer_text(item, answer, words))
-                if isinstance(answer_cell.value, datetime.date):
+                if item.answer_type == AnswerType.DATE:
                     answer_cell.number_format = "yyyy-mm-dd"
+                elif item.answer_type == AnswerType.TEXT:
+                    answer_cell.number_format = TEXT_FORMAT
                 answer_cell.protection = unlocked
                 answer_cell.fill = editable
+            else:  # the file is the answer: uploaded in Renkei, never read from the sheet
+                _text_cell(answer_cell, words["upload"])
             _text_cell(comment_cell, answer.comment if answer else None)
             comment_cell.protection = unlocked
             comment_cell.fill = editable
             comment_cell.alignment = wrap
+            comment_cell.number_format = TEXT_FORMAT
             if item.answer_type == AnswerType.CERTIFICATE:
                 value = answer.value if answer and isinstance(answer.value, dict) else {}
+                kind_cell = sheet.cell(row, COL_CERT_KIND)
                 number_cell = sheet.cell(row, COL_CERT_NUMBER)
                 expires_cell = sheet.cell(row, COL_CERT_EXPIRES)
+                _text_cell(kind_cell, value.get("kind") or None)
                 _text_cell(number_cell, value.get("number") or None)
                 expires = value.get("expires_on")
                 expires_cell.value = datetime.date.fromisoformat(expires) if expires else None
+                kind_cell.number_format = number_cell.number_format = TEXT_FORMAT
                 expires_cell.number_format = "yyyy-mm-dd"
-                for cell in (number_cell, expires_cell):
+                for cell in (kind_cell, number_cell, expires_cell):
                     cell.protection = unlocked
                     cell.fill = editable
+                if kinds:
+                    list_validation(kinds, strict=False).add(kind_cell.coordinate)
             if item.answer_type in (AnswerType.TRI_STATE, AnswerType.YES_NO, AnswerType.SINGLE_CHOICE,
                                     AnswerType.CERTIFICATE):
-                labels = tuple(_choice_labels(item, words))
-                validation = validations.get(labels)
-                if validation is None:
-                    list_row = len(validations) + 1
-                    for col, label in enumerate(labels, start=1):
-                        _text_cell(lists.cell(list_row, col), label)
-                    end = lists.cell(list_row, len(labels)).coordinate.replace(str(list_row), "")
-                    validation = DataValidation(
-                        type="list", formula1=f"'{LISTS_SHEET}'!$A${list_row}:${end}${list_row}",
-                        allow_blank=True, showErrorMessage=True, showDropDown=False,
-                        errorTitle=words["sheet"], error=" / ".join(labels),
-                    )
-                    validations[labels] = validation
-                    sheet.add_data_validation(validation)
-                validation.add(answer_cell.coordinate)
+                list_validation(tuple(_choice_labels(item, words))).add(answer_cell.coordinate)
         sheet.freeze_panes = sheet.cell(FIRST_ROW, COL_QUESTION)
         sheet.protection.sheet = True
         sheet.protection.formatColumns = False
@@ -329,11 +399,9 @@ def export_assessment(assessment: Assessment, out: IO[bytes], lang: str = "ja") 
         meta = {"format": FORMAT, "assessment": assessment.pk,
                 "organization": assessment.organization_id, "template_id": template.pk,
                 "template": template.key, "version": template.version, "sheet": sheet.title,
-                "rows": rows}
-        meta_rows = [["format", FORMAT], ["assessment", assessment.pk],
-                     ["organization", assessment.organization_id], ["template_id", template.pk],
-                     ["template", template.key], ["version", template.version],
-                     ["sheet", sheet.title], ["signature", sign(meta)], ["row", "item"]]
+                "exported_at": exported_at.isoformat(), "rows": rows}
+        meta_rows = [[name, meta[name]] for name in META_FIELDS]
+        meta_rows += [["signature", sign(meta)], ["row", "item", "answer"]]
         for values in [*meta_rows, *rows]:
             meta_sheet.append(values)
         meta_sheet.sheet_state = "veryHidden"
@@ -358,8 +426,20 @@ def _not_renkei() -> FileRefused:
 def _read_meta(workbook: Any) -> dict[str, Any]:
     if META_SHEET not in workbook.sheetnames:
         raise _not_renkei()
-    cells = list(workbook[META_SHEET].iter_rows(min_row=1, max_col=2, values_only=True))
-    head = {str(key): value for key, value in cells[:9] if key is not None}
+    cells = list(workbook[META_SHEET].iter_rows(min_row=1, max_col=3, values_only=True))
+    head: dict[str, Any] = {}
+    body = None
+    for index, (key, value, _extra) in enumerate(cells):
+        if key == "row":
+            body = index + 1
+            break
+        if key is not None:
+            head[str(key)] = value
+    if head.get("format") in OLD_FORMATS:
+        raise FileRefused(_("This answer sheet was downloaded from an earlier version of Renkei. It "
+                            "cannot show which answers were changed in Renkei after it was "
+                            "downloaded, so it is not imported. Download the sheet again from the "
+                            "assessment page and copy your answers into it."))
     try:
         meta = {
             "format": str(head["format"]),
@@ -369,14 +449,18 @@ def _read_meta(workbook: Any) -> dict[str, Any]:
             "template": str(head["template"]),
             "version": int(head["version"]),
             "sheet": str(head["sheet"]),
-            "rows": [[int(r), str(i)] for r, i in cells[9:] if r is not None],
+            "exported_at": str(head["exported_at"]),
+            "rows": [[int(r), str(i), NO_ANSWER if d is None else str(d)]
+                     for r, i, d in cells[body:] if r is not None] if body else None,
         }
         signature = str(head["signature"])
+        exported_at = datetime.datetime.fromisoformat(meta["exported_at"])
     except (KeyError, TypeError, ValueError) as exc:
         raise _not_renkei() from exc
-    if meta["format"] != FORMAT or not constant_time_compare(signature, sign(meta)):
+    if (meta["format"] != FORMAT or meta["rows"] is None or exported_at.tzinfo is None
+            or not constant_time_compare(signature, sign(meta))):
         raise _not_renkei()
-    return meta
+    return {**meta, "exported_at": exported_at}
 
 
 def _assessment_for(meta: dict[str, Any], actor: Actor) -> Assessment:
@@ -430,11 +514,85 @@ def _held(value: Any) -> Any:
     return value
 
 
+# Dates as serial numbers without a date format: 1950-01-01 to 2100-12-31 only, so that a
+# stray small number is not read as a day in 1900.
+EXCEL_EPOCH = datetime.date(1899, 12, 30)
+SERIALS = range(18264, 73416)
+
+
+def _date_value(value: Any) -> Any:
+    """A date cell as the parser takes it: serials and YYYYMMDD typed as a number included."""
+    value = _plain(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        if 19000101 <= value <= 29991231:
+            return str(value)
+        if value in SERIALS:
+            return EXCEL_EPOCH + datetime.timedelta(days=value)
+    return value
+
+
+def _check_rows(sheet: Any, meta: dict[str, Any]) -> None:
+    """Every row must still hold its item: answers of moved rows would land on other items."""
+    for row, item_id, _digest in meta["rows"]:
+        found = sheet.cell(row, COL_ID).value
+        found = "" if found is None else str(_plain(found)).strip()
+        if found != item_id:
+            raise FileRefused(_("Row %(row)d of the sheet should hold item %(item)s but holds "
+                                "“%(found)s”: rows were added, deleted or sorted. Download the sheet "
+                                "again and enter the answers without moving rows.")
+                              % {"row": row, "item": item_id, "found": found[:50]})
+
+
+def _certificate(cells: dict[str, Any], held_cell: Any) -> tuple[Any, list[tuple[str, str]]]:
+    """The raw certificate answer from E (held), H (kind), I (number), J (expiry), and the errors
+    of the H, I and J cells (letter, message). E blank with H, I or J filled is an error: the
+    certificate would otherwise be cleared with what was typed."""
+    fields = {"kind": _as_text(_plain(cells[KIND_LETTER].value)),
+              "number": _as_text(_plain(cells[NUMBER_LETTER].value)),
+              "expires_on": _date_value(cells[EXPIRES_LETTER].value)}
+    filled = {key: value for key, value in fields.items()
+              if value is not None and not (isinstance(value, str) and not value.strip())}
+    blank = held_cell is None or (isinstance(held_cell, str) and not held_cell.strip())
+    if blank and not filled:
+        return None, []
+    if is_not_applicable(held_cell):
+        return held_cell, []
+    errors = []
+    for letter, key in ((KIND_LETTER, "kind"), (NUMBER_LETTER, "number")):
+        if key in filled:
+            try:
+                parse_text(filled[key], CERTIFICATE_FIELD_MAX)
+            except AnswerError as exc:
+                errors.append((letter, exc.message))
+    if "expires_on" in filled:
+        try:
+            parse_date(filled["expires_on"])
+        except AnswerError as exc:
+            errors.append((EXPIRES_LETTER, exc.message))
+    return {"held": "" if blank else _held(held_cell), **fields}, errors
+
+
+def _conflict(answer: Answer | None, exported_at: datetime.datetime, digest: str) -> str | None:
+    """Why ANSWER (the current one) was changed in Renkei after the export, or None."""
+    if answer is not None and answer.answered_at and answer.answered_at > exported_at:
+        when = formats.date_format(timezone.localtime(answer.answered_at), "Y-m-d H:i")
+        return _("Answered in Renkei on %(when)s, after this sheet was downloaded; download a new "
+                 "sheet or change the answer there.") % {"when": when}
+    if answer_digest(answer) != digest:
+        if answer is None:
+            return _("Cleared in Renkei after this sheet was downloaded; download a new sheet or "
+                     "change the answer there.")
+        return _("Changed in Renkei after this sheet was downloaded; download a new sheet or change "
+                 "the answer there.")
+    return None
+
+
 def import_assessment_sheet(
     fileobj: IO[bytes], filename: str, actor: Actor, *, expected_assessment: Assessment | None = None,
 ) -> SheetImportResult:
     """Import a filled answer sheet. Raises FileRefused when the file cannot be used at all;
-    returns errors by cell (and imports nothing) when some answers are refused."""
+    returns errors by cell (and imports nothing) when some answers are refused or would undo
+    answers changed in Renkei after the sheet was downloaded (conflicts)."""
     refuse_by_name(filename)
     data = read_limited(fileobj)
     check_archive(data)
@@ -454,6 +612,7 @@ def import_assessment_sheet(
     if meta["sheet"] not in workbook.sheetnames:
         raise _not_renkei()
     sheet = workbook[meta["sheet"]]
+    _check_rows(sheet, meta)
     items = {item.item_id: item for item in _items(assessment)}
     existing = {a.item_id: a for a in Answer.objects.filter(assessment=assessment)}
     title = meta["sheet"]
@@ -461,7 +620,7 @@ def import_assessment_sheet(
     mapping: dict[str, Any] = {}
     comments: dict[str, str] = {}
     changed = unchanged = 0
-    for row, item_id in meta["rows"]:
+    for row, item_id, digest in meta["rows"]:
         item = items.get(item_id)
         if item is None:
             raise _not_renkei()
@@ -469,8 +628,10 @@ def import_assessment_sheet(
         def cell_ref(letter: str, row: int = row) -> str:
             return f"{title}!{letter}{row}"
 
-        cells = {letter: sheet[f"{letter}{row}"]
-                 for letter in (ANSWER_LETTER, COMMENT_LETTER, NUMBER_LETTER, EXPIRES_LETTER)}
+        letters = [ANSWER_LETTER, COMMENT_LETTER]
+        if item.answer_type == AnswerType.CERTIFICATE:
+            letters += [KIND_LETTER, NUMBER_LETTER, EXPIRES_LETTER]
+        cells = {letter: sheet[f"{letter}{row}"] for letter in letters}
         bad = [letter for letter, cell in cells.items() if _is_formula(cell)]
         for letter in bad:
             errors.append(CellError(cell_ref(letter), _("Formulas are not accepted; type the "
@@ -485,38 +646,42 @@ def import_assessment_sheet(
                                     % {"limit": COMMENT_MAX}))
             continue
         answer = existing.get(item.pk)
+        before = (answer.score_value, answer.comment) if answer else (None, "")
         if item.answer_type == AnswerType.FILE:  # evidence is attached in Renkei, not in the sheet
-            if comment == (answer.comment if answer else ""):
+            if comment == before[1]:
                 unchanged += 1
-            else:
-                comments[item_id] = comment
-                changed += 1
+                continue
+            conflict = _conflict(answer, meta["exported_at"], digest)
+            if conflict:
+                errors.append(CellError(cell_ref(COMMENT_LETTER), conflict, conflict=True))
+                continue
+            comments[item_id] = comment
+            changed += 1
             continue
         raw = _plain(cells[ANSWER_LETTER].value)
         if item.answer_type in (AnswerType.TEXT, AnswerType.SINGLE_CHOICE, AnswerType.MULTIPLE_CHOICE,
                                 AnswerType.TRI_STATE, AnswerType.YES_NO):
             raw = _as_text(raw)
-        if item.answer_type == AnswerType.CERTIFICATE and raw is not None:
-            held = _held(raw)
-            if isinstance(held, str) and held not in ("yes", "no"):
-                raw = held  # 該当なし, or a value the parser refuses with its own message
-            else:
-                previous = answer.value if answer and isinstance(answer.value, dict) else {}
-                raw = {"held": held, "kind": previous.get("kind", ""),
-                       "number": _as_text(_plain(cells[NUMBER_LETTER].value)),
-                       "expires_on": _plain(cells[EXPIRES_LETTER].value)}
+        elif item.answer_type == AnswerType.DATE:
+            raw = _date_value(raw)
+        elif item.answer_type == AnswerType.CERTIFICATE:
+            raw, field_errors = _certificate(cells, raw)
+            if field_errors:
+                errors += [CellError(cell_ref(letter), message) for letter, message in field_errors]
+                continue
         try:
             parsed = parse_answer(item, raw)
         except AnswerError as exc:
-            letter = ANSWER_LETTER
-            if item.answer_type == AnswerType.CERTIFICATE and isinstance(raw, dict):
-                letter = EXPIRES_LETTER if "YYYY" in exc.message else ANSWER_LETTER
-            errors.append(CellError(cell_ref(letter), exc.message))
+            errors.append(CellError(cell_ref(ANSWER_LETTER), exc.message))
             continue
-        before = (answer.score_value, answer.comment) if answer else (None, "")
         after = (parsed.as_value if not parsed.is_empty else None, comment)
         if before == after:
             unchanged += 1
+            continue
+        conflict = _conflict(answer, meta["exported_at"], digest)
+        if conflict:
+            letter = COMMENT_LETTER if before[0] == after[0] else ANSWER_LETTER
+            errors.append(CellError(cell_ref(letter), conflict, conflict=True))
             continue
         mapping[item_id] = raw
         comments[item_id] = comment
@@ -527,7 +692,7 @@ def import_assessment_sheet(
         try:
             save_answers(actor, assessment, mapping, comments=comments)
         except AnswersInvalid as exc:
-            rows = {item_id: row for row, item_id in meta["rows"]}
+            rows = {item_id: row for row, item_id, _digest in meta["rows"]}
             return SheetImportResult(assessment, 0, 0, [
                 CellError(f"{title}!{ANSWER_LETTER}{rows.get(item_id, '')}", message)
                 for item_id, message in exc.errors.items()])

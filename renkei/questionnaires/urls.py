@@ -1,6 +1,13 @@
 from django.urls import path
 
-from renkei.questionnaires import views, views_assessments, views_portal, views_sheet_import
+from renkei.questionnaires import (
+    views,
+    views_assessments,
+    views_crosswalks,
+    views_evidence,
+    views_portal,
+    views_sheet_import,
+)
 
 app_name = "questionnaires"
 
@@ -9,6 +16,9 @@ urlpatterns = [
     path("templates/<int:pk>/", views.template_detail, name="template-detail"),
     path("templates/import-sheet/", views_sheet_import.upload, name="sheet-import"),
     path("templates/import-sheet/preview/", views_sheet_import.preview, name="sheet-import-preview"),
+    path("crosswalks/", views_crosswalks.crosswalk_list, name="crosswalk-list"),
+    path("crosswalks/upload/", views_crosswalks.crosswalk_upload, name="crosswalk-upload"),
+    path("crosswalks/<int:pk>/", views_crosswalks.crosswalk_detail, name="crosswalk-detail"),
     path("assessments/new/", views_assessments.assessment_create, name="assessment-create"),
     path("assessments/<int:pk>/", views_assessments.assessment_detail, name="assessment-detail"),
     path("assessments/<int:pk>/submit/", views_assessments.assessment_submit, name="assessment-submit"),
@@ -27,10 +37,24 @@ urlpatterns = [
          name="access-link-create"),
     path("assessments/<int:pk>/links/revoke/", views_assessments.access_link_revoke,
          name="access-link-revoke"),
+    path("assessments/<int:pk>/items/<str:item>/evidence/", views_evidence.assessment_evidence,
+         name="assessment-evidence"),
+    path("assessments/<int:pk>/items/<str:item>/evidence/remove/",
+         views_evidence.assessment_evidence_remove, name="assessment-evidence-remove"),
+    path("assessments/<int:pk>/handovers/new/", views_evidence.assessment_handover,
+         name="assessment-handover"),
+    path("assessments/<int:pk>/handovers/withdraw/", views_evidence.assessment_handover_withdraw,
+         name="assessment-handover-withdraw"),
     # The supplier portal through an answer link (no account).
     path("answer/<str:token>/", views_portal.portal_open, name="portal-open"),
     path("portal/", views_portal.portal, name="portal"),
     path("portal/autosave/", views_portal.portal_autosave, name="portal-autosave"),
     path("portal/prefill/", views_portal.portal_prefill, name="portal-prefill"),
     path("portal/submit/", views_portal.portal_submit, name="portal-submit"),
+    path("portal/items/<str:item>/evidence/", views_evidence.portal_evidence, name="portal-evidence"),
+    path("portal/items/<str:item>/evidence/remove/", views_evidence.portal_evidence_remove,
+         name="portal-evidence-remove"),
+    path("portal/handovers/new/", views_evidence.portal_handover, name="portal-handover"),
+    path("portal/handovers/withdraw/", views_evidence.portal_handover_withdraw,
+         name="portal-handover-withdraw"),
 ]

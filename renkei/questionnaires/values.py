@@ -131,6 +131,11 @@ def _is_na(raw: Any) -> bool:
     return isinstance(raw, str) and _key(raw) in NA_TOKENS
 
 
+def is_not_applicable(raw: Any) -> bool:
+    """RAW is one of the ways of writing 該当なし (n/a, －, 対象外, ...)."""
+    return _is_na(raw)
+
+
 def allowed_text(spec: AnswerSpec) -> str:
     """The allowed answers as people see them: 「○ 対応済み / △ 対応中 / × 未対応 / 該当なし」."""
     from renkei.questionnaires.models import localized
@@ -274,6 +279,10 @@ def parse_certificate(raw: Any) -> dict[str, Any]:
         raise AnswerError(_("Unknown fields: %(fields)s (allowed: held, kind, number, expires_on).")
                           % {"fields": ", ".join(map(str, unknown))})
     if _is_blank(raw.get("held")):
+        if any(not _is_blank(raw.get(name)) for name in ("kind", "number", "expires_on")):
+            # A partly filled certificate must not be dropped (or saved) without its 保有 field.
+            raise AnswerError(_("Choose whether the certificate is held (yes or no); the kind, number "
+                                "and expiry date cannot be saved without it."))
         raise AnswerError(_("Say whether the certificate is held (held: yes or no)."))
     held = _held(raw.get("held"))
     expires = raw.get("expires_on")

@@ -4,8 +4,10 @@ query starts from `for_user`; anything else is 404."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
-from django.db.models import F
+from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -14,7 +16,7 @@ from renkei.accounts.models import Organization
 from renkei.core.access import get_for_user_or_404, require_staff
 from renkei.core.permissions import ADD, VIEW
 from renkei.questionnaires.choices import NOT_APPLICABLE, SCORED_TYPES
-from renkei.questionnaires.models import Item, Template, template_parts
+from renkei.questionnaires.models import Crosswalk, Item, Template, template_parts
 
 
 @login_required
@@ -47,6 +49,16 @@ def condition_text(item: Item, by_id: dict[str, Item]) -> str:
                                                      "values": values}
 
 
+def _crosswalks_of(user: Any, template: Template) -> list[Crosswalk]:
+    """Crosswalks the user may see that name TEMPLATE's key on either side (an organization's
+    template: that organization's crosswalks; a built-in one: built-in and the user's own)."""
+    crosswalks = Crosswalk.objects.for_user(user, VIEW).filter(
+        Q(source_key=template.key) | Q(target_key=template.key))
+    if template.organization_id is not None:
+        crosswalks = crosswalks.filter(organization_id=template.organization_id)
+    return list(crosswalks.select_related("organization").order_by("key"))
+
+
 @login_required
 def template_detail(request: HttpRequest, pk: int) -> HttpResponse:
     # No staff check first: for anyone who may not see it, a template is 404 like a missing one.
@@ -66,6 +78,7 @@ def template_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     return render(request, "questionnaires/template_detail.html", {
         "template": template,
+        "crosswalks": _crosswalks_of(request.user, template),
         "sections": parts["sections"],
         "item_count": len(parts["items"]),
         "critical_count": sum(1 for item in parts["items"] if item.critical),

@@ -29,6 +29,7 @@ from renkei.questionnaires.assessments_services import (
     AnswersInvalid,
     AssessmentError,
     NotAllowed,
+    actor_scope,
     approve,
     create_assessment,
     missing_items,
@@ -49,14 +50,16 @@ from renkei.questionnaires.choices import (
     ReviewState,
 )
 from renkei.questionnaires.diff import assessment_diff
+from renkei.questionnaires.evidence_page import page_context, scoped_parts
+from renkei.questionnaires.handover import progress_for
 from renkei.questionnaires.models import AccessLink, Answer, Assessment, Template, template_parts
 from renkei.questionnaires.portal import (
     create_access_link,
     prefill_candidates,
     prefill_section,
-    progress,
     revoke_access_link,
 )
+from renkei.questionnaires.prefill import annotate as annotate_prefill
 from renkei.questionnaires.values import AnswerError, display_value
 from renkei.questionnaires.views import condition_text
 from renkei.suppliers.models import Supplier
@@ -135,12 +138,11 @@ def _raw_from_post(item: Any, post: Any) -> Any:
     if item.answer_type == AnswerType.CERTIFICATE:
         if post.get(f"{name}-na"):
             return NOT_APPLICABLE
-        held = post.get(f"{name}-held", "")
-        if not held:
+        fields = {key: post.get(f"{name}-{key}", "") for key in ("held", "kind", "number", "expires_on")}
+        if not any(value.strip() for value in fields.values()):
             return None
-        return {"held": held, "kind": post.get(f"{name}-kind", ""),
-                "number": post.get(f"{name}-number", ""),
-                "expires_on": post.get(f"{name}-expires_on", "")}
+        # Without 保有 but with a number or date: parse_answer says so (it used to clear the answer).
+        return fields
     if item.answer_type == AnswerType.FILE:
         return NOT_APPLICABLE if post.get(name) == NOT_APPLICABLE else None
     return post.get(name, "")
@@ -171,6 +173,8 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "answer": here, "submit": reverse("questionnaires:assessment-submit", args=[pk]),
         "autosave": reverse("questionnaires:assessment-autosave", args=[pk]),
         "prefill": reverse("questionnaires:assessment-prefill", args=[pk]),
+        "handover": reverse("questionnaires:assessment-handover", args=[pk]),
+        "handover_withdraw": reverse("questionnaires:assessment-handover-withdraw", args=[pk]),
     }
     return answer_page(request, assessment, Actor.from_request(request),
                        _access(request.user, assessment), urls)
@@ -182,6 +186,11 @@ def answer_page(request: HttpRequest, assessment: Assessment, actor: Actor, acce
     parts = template_parts(assessment.template)
     answers = {a.item_id: a for a in Answer.objects.filter(assessment=assessment)
                .select_related("reviewed_by")}
+    all_items, all_answers = parts["items"], list(answers.values())
+    scope = actor_scope(actor)
+    if scope is not None:  # a colleague's link: the items handed to it and nothing else
+        parts = scoped_parts(parts, scope)
+        answers = {pk: a for pk, a in answers.items() if a.item_id in {i.pk for i in parts["items"]}}
     errors: dict[str, str] = {}
     posted: dict[str, Any] = {}
     status = 200
@@ -224,7 +233,9 @@ def answer_page(request: HttpRequest, assessment: Assessment, actor: Actor, acce
         item.critical_failure = item.item_id in failures  # type: ignore[attr-defined]
         item.scored = item.answer_type in SCORED_TYPES and item.weight > 0  # type: ignore[attr-defined]
     section_scores = assessment.section_scores or {}
-    prefill = prefill_candidates(assessment, parts["items"]) if access["can_answer"] else {}
+    prefill = (prefill_candidates(assessment, parts["items"], user=actor.user)
+               if access["can_answer"] else {})
+    annotate_prefill(parts["sections"], prefill)
     for section in parts["sections"]:
         section.score = section_scores.get(section.key)  # type: ignore[attr-defined]
         section.answered = sum(  # type: ignore[attr-defined]
@@ -254,7 +265,7 @@ def answer_page(request: HttpRequest, assessment: Assessment, actor: Actor, acce
         "urls": urls,
         "access_links": links,
         "can_issue_links": access.get("can_issue_links", False),
-        "progress": progress(assessment, parts["items"], answer_list),
+        "progress": progress_for(actor, assessment, all_items, all_answers),
         "review_states": ReviewState,
         "review_summary": [(ReviewState(state).label, state, count)
                            for state, count in review_summary(answer_list).items()]
@@ -268,6 +279,8 @@ def answer_page(request: HttpRequest, assessment: Assessment, actor: Actor, acce
         if access["can_answer"] else [],
         "answered": len(answers),
         "item_count": len(parts["items"]),
+        **page_context(request, assessment, actor=actor, access=access, parts=parts, answers=answers,
+                       portal=portal),
         **access,
     }
     return render(request, "questionnaires/assessment_detail.html", context, status=status)
@@ -392,10 +405,11 @@ def autosave_response(request: HttpRequest, assessment: Assessment, actor: Actor
         return JsonResponse({"ok": False, "item": item_id, "error": exc.message}, status=409)
     assessment.refresh_from_db()
     answers = list(Answer.objects.filter(assessment=assessment))
+    scoped = actor_scope(actor) is not None  # a colleague sees no score (it reflects other items)
     return JsonResponse({
         "ok": True, "item": item_id, "message": _("Saved"),
-        "progress": progress(assessment, parts["items"], answers),
-        "score": None if assessment.score is None else float(assessment.score),
+        "progress": progress_for(actor, assessment, parts["items"], answers),
+        "score": None if assessment.score is None or scoped else float(assessment.score),
     })
 
 

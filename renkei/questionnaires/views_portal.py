@@ -49,7 +49,9 @@ def _urls() -> dict[str, str]:
     return {"answer": reverse("questionnaires:portal"),
             "submit": reverse("questionnaires:portal-submit"),
             "autosave": reverse("questionnaires:portal-autosave"),
-            "prefill": reverse("questionnaires:portal-prefill")}
+            "prefill": reverse("questionnaires:portal-prefill"),
+            "handover": reverse("questionnaires:portal-handover"),
+            "handover_withdraw": reverse("questionnaires:portal-handover-withdraw")}
 
 
 @require_http_methods(["GET", "POST"])

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
+from renkei.risk.choices import Level
 from renkei.suppliers.choices import (
     AccessMethod,
     BusinessFunction,
@@ -78,6 +79,12 @@ class SupplierFilterSet(django_filters.FilterSet):
         method="filter_certification_status",
         label=_("Certification status"),
     )
+    # The buyer's risk rating (renkei.risk): staff only, see filter_risk.
+    risk_impact = django_filters.NumberFilter(method="filter_risk", label=_("Impact"))
+    risk_likelihood = django_filters.NumberFilter(method="filter_risk", label=_("Likelihood"))
+    risk_level = django_filters.ChoiceFilter(
+        choices=Level.choices, method="filter_risk", label=_("Risk level")
+    )
     ordering = django_filters.OrderingFilter(
         fields=(
             ("code", "code"),
@@ -115,6 +122,16 @@ class SupplierFilterSet(django_filters.FilterSet):
     def filter_certification(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         held = Certification.objects.filter(supplier=OuterRef("pk"), kind=value)
         return queryset.filter(Exists(held))
+
+    def filter_risk(self, queryset: QuerySet, name: str, value: object) -> QuerySet:
+        # Through for_user: for anyone but the buyer's staff (a supplier contact probing its own
+        # rating) every value matches nothing, so the filter tells them nothing.
+        from renkei.risk.models import SupplierRisk
+
+        user = getattr(self.request, "user", None)
+        field = {"risk_impact": "impact", "risk_likelihood": "likelihood", "risk_level": "level"}[name]
+        rated = SupplierRisk.objects.for_user(user).filter(**{field: value})
+        return queryset.filter(pk__in=rated.values("supplier_id"))
 
     def filter_certification_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         today = timezone.localdate()

@@ -71,8 +71,13 @@ TABS = [
     ("certifications", gettext_lazy("Certifications")),
     ("chain", gettext_lazy("Subcontractors")),
     ("assessments", gettext_lazy("Questionnaires")),
+    ("risk", gettext_lazy("Risk")),
     ("history", gettext_lazy("History")),
 ]
+
+
+# The buyer's own records about a supplier: the audit trail and its risk rating (docs/risk.md).
+STAFF_TABS = {"history", "risk"}
 
 
 def _count_of(queryset: QuerySet, group: str = "supplier") -> Coalesce:
@@ -100,7 +105,7 @@ def _shape_filter_form(form: forms.Form) -> None:
     ordering.empty_label = SORT_CHOICES[0][1]
     ordering.choices = SORT_CHOICES[1:]
     # Filters that only links set (from a supplier page or the dashboard) stay as hidden inputs.
-    for name in ("organization", "subcontracted_by"):
+    for name in ("organization", "subcontracted_by", "risk_impact", "risk_likelihood"):
         form.fields[name].widget = forms.HiddenInput()
     # "Unknown" reads as a value of its own; an empty choice says "any", like the other selects.
     form.fields["export_controlled"].widget.choices = [
@@ -256,6 +261,10 @@ def _tab_context(request: HttpRequest, tab: str, supplier: Supplier) -> dict[str
 
         can_send = SupplierAccess.of(user, supplier).may(ADD, Supplier)
         return supplier_tab_context(user, supplier, can_send)
+    if tab == "risk":
+        from renkei.risk.views import supplier_tab_context as risk_tab_context
+
+        return risk_tab_context(user, supplier)
     if tab == "chain":
         rows, truncated = descendants(user, supplier)
         return {"ancestors": ancestors(user, supplier), "chain_rows": rows, "truncated": truncated}
@@ -276,7 +285,7 @@ def _tab_context(request: HttpRequest, tab: str, supplier: Supplier) -> dict[str
 def supplier_detail(request: HttpRequest, pk: int) -> HttpResponse:
     supplier = get_for_user_or_404(_detail_queryset(request.user), request.user, VIEW, pk=pk)
     access = SupplierAccess.of(request.user, supplier)
-    tabs = [(key, label) for key, label in TABS if key != "history" or access.is_staff]
+    tabs = [(key, label) for key, label in TABS if key not in STAFF_TABS or access.is_staff]
     tab = request.GET.get("tab", "overview")
     if tab not in {key for key, _label in tabs}:
         tab = "overview"

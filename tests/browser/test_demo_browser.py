@@ -4,108 +4,13 @@ Runs the real commands in subprocesses against a throwaway RENKEI_HOME (SQLite),
 no Django test database. Screenshots go to test-artifacts/ for people to look at.
 """
 
-import json
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
+from tests.browser.support import DESKTOP, PHONE, log_in, login_of, shot
+
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-RENKEI = [sys.executable, "-m", "renkei"]
-DESKTOP = {"width": 1366, "height": 900}
-PHONE = {"width": 390, "height": 844}
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_up(url, process, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"renkei serve exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - local URL
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"renkei serve did not answer at {url}")
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed")
-    home = tmp_path_factory.mktemp("renkei-home")
-    env = {**os.environ, "RENKEI_HOME": str(home), "PYTHONUNBUFFERED": "1"}
-    env.pop("RENKEI_DATABASE_URL", None)  # the demo always gets its own SQLite database
-    run = {"env": env, "cwd": ROOT, "capture_output": True, "text": True, "timeout": 300}
-    subprocess.run([*RENKEI, "migrate", "-v", "0"], check=True, **run)
-    made = subprocess.run([*RENKEI, "demo", "--no-serve", "--json"], check=True, **run)
-    data = json.loads(made.stdout[made.stdout.index("{"):])
-    port = free_port()
-    log = (home / "serve.log").open("w")
-    server = subprocess.Popen(
-        [*RENKEI, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{base}/accounts/login/", server)
-        yield {"base": base, "logins": data["logins"]}
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-def login_of(demo, role):
-    return next(login for login in demo["logins"] if login["role"] == role)
-
-
-def log_in(page, base, login):
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=username]", login["username"])
-    page.fill("input[name=password]", login["password"])
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{base}/")
-
-
-def shot(page, name):
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
 
 def row_codes(page):
     return page.locator("#supplier-table tbody tr td:first-child").all_inner_texts()
@@ -224,7 +129,7 @@ def test_supplier_contact_answers_the_questionnaire_on_a_phone(demo, browser):
         section = page.locator("form:has(input[name='a-S-13'])")
         section.locator("input[name='a-S-13'][value=not_done]").check()
         with page.expect_navigation():
-            section.locator("button[type=submit]").click()
+            section.locator("button[type=submit]:not([form])").click()
         after = int(page.locator("dl >> text=/\\d+ \\/ 25/").first.inner_text().split("/")[0])
         assert after == before + 1
         assert page.locator("input[name='a-S-13'][value=not_done]").is_checked()
@@ -239,11 +144,11 @@ def test_supplier_answers_through_an_answer_link_on_a_phone(demo, browser):
     staff = browser.new_context(viewport=DESKTOP, locale="ja-JP")
     page = staff.new_page()
     try:
-        log_in(page, base, login_of(demo, "admin"))
+        log_in(page, base, login_of(demo, "analyst"))  # admin switched to English above
         page.goto(f"{base}/suppliers/")
         page.locator("#supplier-table tbody tr:has-text('S-5001') a").first.click()
         page.click("ul.tabs >> [data-tab=assessments]")
-        page.locator("main table a").first.click()
+        page.locator("main table a:has-text('サプライチェーンリスク管理シート')").first.click()
         page.wait_for_selector("#issue-link")
         with page.expect_navigation():
             page.click("#issue-link")

@@ -54,7 +54,8 @@ def test_selection_by_filters_and_skipping_open_assessments(world):
     existing = create_assessment(Actor.system("t"), world.s2, sheet())
     result = make(world, {"business_function": ["logistics", "production"]})
     assert result.created == 1
-    assert result.skipped == [{"supplier": "S2", "assessment": existing.pk}]
+    assert result.skipped == [{"supplier": "S2", "name": "北陸物流株式会社", "assessment": existing.pk}]
+    assert Campaign.objects.get().skipped == result.skipped
     target = CampaignTarget.objects.get()
     assert target.supplier == world.s1 and target.assessment.due_on == DUE
     assert target.assessment.template.is_locked

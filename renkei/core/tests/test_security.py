@@ -82,6 +82,8 @@ API_MODELS = {
     "organizations": "organization", "suppliers": "supplier", "contacts": "contact",
     "contracts": "contract", "certifications": "certification", "audit-entries": "auditentry",
     "templates": "template", "assessments": "assessment", "campaigns": "campaign",
+    "supplier-risks": "supplierrisk",
+    "crosswalks": "crosswalk",
 }
 KINDS = ("contacts", "contracts", "certifications")
 
@@ -118,6 +120,18 @@ def _foreign(world, viewer):
 
     for org in (world.buyer, world.other):
         load(small(key="secret-sheet", name=f"LEAK-TEMPLATE-{org.slug}"), org)
+    # Crosswalks between two of each organization's templates.
+    from renkei.questionnaires.crosswalks import load_crosswalk_data
+    from renkei.questionnaires.models import Crosswalk
+
+    for org in (world.buyer, world.other):
+        load(small(key="secret-old", name=f"LEAK-OLD-{org.slug}"), org)
+        load_crosswalk_data({"crosswalk": {"key": "secret-walk", "name": f"LEAK-CROSSWALK-{org.slug}",
+                                           "from": "secret-old", "to": "secret-sheet"},
+                             "items": [{"from": "B-01", "to": ["B-01"]}]},
+                            organization=org, actor=Actor.system("test"))
+    objects["crosswalk"] = list(
+        Crosswalk.objects.exclude(pk__in=Crosswalk.objects.for_user(viewer).values("pk")))
     hidden = Template.objects.exclude(pk__in=Template.objects.for_user(viewer).values("pk"))
     objects["template"] = list(hidden)
     # Assessments of the foreign suppliers, with an answer each.
@@ -142,6 +156,12 @@ def _foreign(world, viewer):
                 template=Template.objects.get(key="secret-sheet", organization=org),
                 due_on=datetime.date(2030, 4, 30), selection={"q": code},
             ).campaign)
+    # The buyer's risk rating of the foreign suppliers (id = supplier id).
+    from renkei.risk.models import SupplierRisk
+    from renkei.risk.services import recompute_suppliers
+
+    recompute_suppliers([s.pk for s in suppliers])
+    objects["supplierrisk"] = list(SupplierRisk.objects.filter(supplier__in=suppliers))
     objects["contact"] = objects["contacts"]
     objects["contract"] = objects["contracts"]
     objects["certification"] = objects["certifications"]
@@ -151,6 +171,7 @@ def _foreign(world, viewer):
     markers += [m.user.email for m in objects["membership"] if m.user != viewer]
     markers += [t.name_ja for t in objects["template"] if t.organization_id]
     markers += [c.name for c in objects["campaign"]]
+    markers += [c.name_ja for c in objects["crosswalk"]]
     return own, objects, markers
 
 
@@ -159,7 +180,8 @@ def _urls_with_foreign_objects(world, viewer):
     own, objects, _markers = _foreign(world, viewer)
     urls: list[tuple[str, bool]] = []
     for template, params in url_templates():
-        values: dict[str, str] = {"format": "json", "fmt": "csv", "uidb64": "MQ", "token": "x-y"}
+        values: dict[str, str] = {"format": "json", "fmt": "csv", "uidb64": "MQ", "token": "x-y",
+                                  "item": "C-03", "handover": "1"}
         names = set(params)
         if not names & {"pk", "child_pk"}:
             urls.append(("/" + template % values, False))
@@ -185,6 +207,9 @@ def _urls_with_foreign_objects(world, viewer):
                 urls.append(("/" + template % {**values, "pk": member.pk}, True))
         elif template.startswith("questionnaires/assessments/"):
             for obj in objects["assessment"]:
+                urls.append(("/" + template % {**values, "pk": obj.pk}, True))
+        elif template.startswith("questionnaires/crosswalks/"):
+            for obj in objects["crosswalk"]:
                 urls.append(("/" + template % {**values, "pk": obj.pk}, True))
         elif template.startswith("questionnaires/templates/"):
             for obj in objects["template"]:
@@ -753,6 +778,7 @@ def test_anonymous_visitor_gets_nothing_from_any_route(world):
     client = Client()
     for template, params in url_templates():
         values = {"format": "json", "fmt": "csv", "uidb64": "MQ", "token": "x-y", "pk": world.s1.pk,
+                  "item": "C-03", "handover": "1",
                   "child_pk": Certification.objects.get(supplier=world.s1).pk, "kind": "contacts"}
         url = "/" + template % {k: values[k] for k in params}
         for method in ("get", "post"):

@@ -25,6 +25,7 @@ from renkei.audit.services import Actor
 from renkei.core.api.viewsets import OwnedQueryMixin
 from renkei.core.models import member_organization_ids
 from renkei.core.permissions import ADD, CHANGE, VIEW
+from renkei.questionnaires.api.evidence import EvidenceActionsMixin
 from renkei.questionnaires.assessment_data import assessment_document
 from renkei.questionnaires.assessments_services import (
     AnswersInvalid,
@@ -51,11 +52,16 @@ class AnswerSerializer(serializers.ModelSerializer):
     value = serializers.JSONField(source="score_value", read_only=True,
                                   help_text='As in docs/questionnaire-format.md; "n/a": 該当なし.')
     evidence = serializers.SerializerMethodField()
+    reviewed_by_name = serializers.SerializerMethodField()
 
     class Meta:
         model = Answer
         fields = ["item", "value", "comment", "evidence", "answered_at", "review_state",
-                  "review_comment", "reviewed_at"]
+                  "review_comment", "reviewed_at", "reviewed_by_name"]
+
+    def get_reviewed_by_name(self, answer: Answer) -> str | None:
+        """The reviewer's display name (shown to the supplier with the review)."""
+        return str(answer.reviewed_by) if answer.reviewed_by_id else None
 
     def get_evidence(self, answer: Answer) -> bool:
         return bool(answer.evidence)
@@ -89,7 +95,7 @@ class AssessmentDetailSerializer(AssessmentSerializer):
         if not getattr(instance, "viewer_is_staff", True) and instance.status != AssessmentStatus.RETURNED:
             # The supplier sees the buyer's review once the assessment is returned to it.
             for answer in data["answers"]:
-                for key in ("review_state", "review_comment", "reviewed_at"):
+                for key in ("review_state", "review_comment", "reviewed_at", "reviewed_by_name"):
                     answer.pop(key, None)
         return data
 
@@ -144,10 +150,10 @@ class ReturnSerializer(serializers.Serializer):
 class ReviewSerializer(serializers.Serializer):
     item = serializers.CharField(max_length=32, help_text="Item id, e.g. P-01.")
     state = serializers.ChoiceField(choices=ReviewState.choices,
-                                    help_text="accepted 承認 / clarify 確認依頼 / rejected 差戻し.")
+                                    help_text="accepted 承認 / clarify 確認依頼 / evidence "
+                                              "証跡の提出を依頼 / rejected 差戻し.")
     comment = serializers.CharField(max_length=2000, required=False, allow_blank=True,
-                                    help_text="Required for clarify (also: ask for evidence) and "
-                                              "rejected.")
+                                    help_text="Required for clarify, evidence and rejected.")
 
 
 class AssessmentFilterSet(django_filters.FilterSet):
@@ -175,8 +181,8 @@ def _service_error(exc: AssessmentError) -> Exception:
     return ValidationError({"detail": exc.message})
 
 
-class AssessmentViewSet(OwnedQueryMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                        mixins.CreateModelMixin, viewsets.GenericViewSet):
+class AssessmentViewSet(EvidenceActionsMixin, OwnedQueryMixin, mixins.ListModelMixin,
+                        mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     """Questionnaires sent to suppliers. Supplier contacts see and answer their own supplier's;
     staff send them (POST), return (差戻し) and approve (承認)."""
 
@@ -190,7 +196,7 @@ class AssessmentViewSet(OwnedQueryMixin, mixins.ListModelMixin, mixins.RetrieveM
         queryset = super().get_queryset().order_by("-created_at", "-pk")
         if self.action != "list":
             queryset = queryset.prefetch_related(
-                Prefetch("answers", queryset=Answer.objects.select_related("item")
+                Prefetch("answers", queryset=Answer.objects.select_related("item", "reviewed_by")
                          .order_by("item__order"))
             )
             if not getattr(self, "swagger_fake_view", False):
@@ -303,7 +309,8 @@ class AssessmentViewSet(OwnedQueryMixin, mixins.ListModelMixin, mixins.RetrieveM
     def diff(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
         """前回との差分: the answers that changed since the supplier's previous approved or
         submitted assessment of the same template key (`previous` null when there is none);
-        `new` marks items not in the previous version."""
+        `new` marks items not in the previous version, `removed` items of the previous version
+        that this one no longer has (`before` is their old answer)."""
         from renkei.questionnaires.diff import assessment_diff
 
         assessment = Assessment.objects.select_related("template").get(pk=self.get_object().pk)
@@ -313,7 +320,7 @@ class AssessmentViewSet(OwnedQueryMixin, mixins.ListModelMixin, mixins.RetrieveM
             "previous": None if previous is None else {
                 "id": previous.pk, "version": previous.template.version, "status": previous.status,
                 "submitted_at": previous.submitted_at},
-            "changes": [{k: row[k] for k in ("item", "before", "after", "new")}
+            "changes": [{k: row[k] for k in ("item", "before", "after", "new", "removed")}
                         for row in result["rows"]],
         })
 

@@ -113,3 +113,21 @@ def test_page_query_count_is_constant(world, client_for, sent, django_assert_max
     save_answers(Actor.system("t"), sent, {"B-01": "○", "B-02": "はい", "B-03": "△", "M-01": "m365"})
     with django_assert_max_num_queries(20):
         assert client.get(page(sent)).status_code == 200
+
+
+def test_autosave_of_a_certificate_without_held_keeps_the_answer_and_says_why(world, client_for):
+    template = load({"key": "cert", "name": "認証", "sections": [{"key": "c", "title": "認証", "items": [
+        {"id": "C-01", "text": "ISMS", "type": "certificate"}]}]}, world.buyer).template
+    sent = create_assessment(Actor.system("t"), world.s1, template)
+    save_answers(Actor.system("t"), sent, {"C-01": {"held": "yes", "number": "N1"}})
+    client = client_for(world.supplier1)
+    url = reverse("questionnaires:assessment-autosave", args=[sent.pk])
+    fields = {"item": "C-01", "a-C-01-held": "", "a-C-01-kind": "ISMS", "a-C-01-number": "N2",
+              "a-C-01-expires_on": "2030-03-31"}
+    response = client.post(url, fields, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400 and response.json()["ok"] is False
+    assert sent.answers.get().value == {"held": True, "kind": "", "number": "N1", "expires_on": None}
+    # Every field emptied clears it, as before.
+    cleared = client.post(url, {"item": "C-01", "a-C-01-held": "", "a-C-01-kind": "",
+                                "a-C-01-number": "", "a-C-01-expires_on": ""})
+    assert cleared.status_code == 200 and not sent.answers.exists()

@@ -263,11 +263,13 @@ def previous(world, sent):
 
 
 def test_prefill_copies_only_unanswered_items_with_matching_ids(world, previous):
-    save_answers(Actor.system("t"), previous, {"B-02": "いいえ"})
+    # B-02 answered "yes" here, so B-03 (shown only then) is copied; with "no" it stays hidden
+    # and is not pre-filled (test_crosswalks: conditions are respected).
+    save_answers(Actor.system("t"), previous, {"B-02": "はい"})
     copied = prefill_section(Actor(user=world.supplier1, label="supplier1"), previous, "basics")
     answers = {a.item.item_id: a.value for a in Answer.objects.filter(assessment=previous)
                .select_related("item")}
-    assert copied == 1 and answers == {"B-02": "no", "B-03": "in_progress"}
+    assert copied == 1 and answers == {"B-02": "yes", "B-03": "in_progress"}
     assert prefill_section(Actor(user=world.supplier1, label="supplier1"), previous, "basics") == 0
     assert prefill_section(Actor(user=world.supplier1, label="supplier1"), previous, "more") == 2
     answers = {a.item.item_id: a.value for a in Answer.objects.filter(assessment=previous)

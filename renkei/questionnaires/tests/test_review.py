@@ -287,8 +287,8 @@ def test_diff_against_the_previous_assessment(world, client_for, api_for, submit
     response = api_for(world.analyst).get(api("diff", second)).json()
     assert response["previous"]["id"] == submitted.pk
     assert response["changes"] == [
-        {"item": "B-01", "before": "done", "after": "not_done", "new": False},
-        {"item": "M-03", "before": None, "after": "yes", "new": True},
+        {"item": "B-01", "before": "done", "after": "not_done", "new": False, "removed": False},
+        {"item": "M-03", "before": None, "after": "yes", "new": True, "removed": False},
     ]
     assert api_for(world.analyst).get(api("diff", other)).json() == {"previous": None, "changes": []}
     assert api_for(world.supplier2).get(api("diff", second)).status_code == 404

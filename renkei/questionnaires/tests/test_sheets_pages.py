@@ -7,10 +7,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import translation
 from openpyxl import load_workbook
 
 from renkei.audit.services import Actor
-from renkei.questionnaires.assessments_services import create_assessment
+from renkei.questionnaires.assessments_services import create_assessment, save_answers
 from renkei.questionnaires.models import Answer
 from renkei.questionnaires.tests.helpers import load, small
 from renkei.questionnaires.tests.test_sheets import exported, fill
@@ -137,3 +138,19 @@ def test_a_hostile_supplier_code_cannot_break_the_download_header(world, client_
         assert response.status_code == 200
         assert response["Content-Disposition"].startswith("attachment; filename*=utf-8''")
         assert "X-Evil" not in response.headers
+
+
+def test_cli_reports_conflicts_with_answers_changed_after_the_download(world, sent, tmp_path):
+    path = tmp_path / "a.xlsx"
+    run("export", "--assessment", str(sent.pk), "--out", str(path))
+    save_answers(Actor(user=world.supplier1), sent, {"B-01": "×"})
+    path.write_bytes(fill(path.read_bytes(), {"B-01": "○", "B-02": "はい"}))
+    out = io.StringIO()
+    with translation.override("en"), pytest.raises(CommandError, match="Nothing was imported"):
+        call_command("sheets", "import", str(path), "--json", "--lang", "en", stdout=out)
+    data = json.loads(out.getvalue())
+    assert data["changed"] == 0 and [(e["cell"], e.get("conflict")) for e in data["errors"]] == [
+        ("回答!E9", True)]
+    assert "after this sheet was downloaded" in data["errors"][0]["reason"]
+    assert Answer.objects.get(item__item_id="B-01").value == "not_done"
+    assert not Answer.objects.filter(item__item_id="B-02").exists()

@@ -196,3 +196,11 @@ def test_choices_overriding_labels_are_used():
         ChoiceSpec("not_done", "未実施")))
     assert parse_answer(spec, "実施") == ParsedAnswer("done")
     assert parse_answer(spec, "○") == ParsedAnswer("done")
+
+
+def test_a_certificate_without_held_names_the_missing_field():
+    with translation.override("en"):
+        with pytest.raises(AnswerError, match="whether the certificate is held.*kind, number"):
+            parse_answer(CERT, {"held": "", "kind": "", "number": "N1", "expires_on": ""})
+        with pytest.raises(AnswerError, match=r"held: yes or no"):
+            parse_answer(CERT, {"held": "", "kind": "", "number": "", "expires_on": ""})

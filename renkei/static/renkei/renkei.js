@@ -50,11 +50,27 @@
       text.textContent = text.dataset.template
         .replace("{answered}", progress.answered).replace("{total}", progress.total);
     }
+    // The submit button follows the progress (the server checks again on submit).
+    var card = document.getElementById("submit-card");
+    if (card) {
+      var complete = progress.answered >= progress.total;
+      var button = card.querySelector("button[type=submit]");
+      var missing = card.querySelector(".help");
+      if (button) {
+        button.disabled = !complete;
+      }
+      if (missing) {
+        missing.hidden = complete;
+      }
+    }
   }
   document.querySelectorAll("form[data-autosave]").forEach(function (form) {
     var token = form.querySelector("input[name=csrfmiddlewaretoken]");
     form.addEventListener("change", function (event) {
       var li = event.target.closest("li[data-answer-item]");
+      if (event.target.type === "file") {
+        return;  // evidence files have their own upload (below)
+      }
       if (!li || !token) {
         return;
       }
@@ -88,6 +104,62 @@
         if (status) {
           status.className = "autosave-status small error";
           status.textContent = form.dataset.offline || "";
+        }
+      });
+    });
+  });
+  // Evidence files: choosing a file uploads it at once (the item's Upload button does the same
+  // without this file) and reloads the page at the item, which then shows the stored file.
+  document.querySelectorAll("input[type=file][data-evidence-upload]").forEach(function (input) {
+    var box = input.closest("[data-evidence-item]");
+    var button = box && box.querySelector("[data-evidence-button]");
+    var status = box && box.querySelector(".evidence-status");
+    var token = input.form && input.form.querySelector("input[name=csrfmiddlewaretoken]");
+    if (!token || !window.FormData) {
+      return;
+    }
+    if (button) {
+      button.hidden = true;
+    }
+    input.addEventListener("change", function () {
+      if (!input.files || !input.files.length) {
+        return;
+      }
+      var data = new FormData();
+      data.append("file", input.files[0]);
+      data.append("csrfmiddlewaretoken", token.value);
+      if (status) {
+        status.hidden = false;
+        status.className = "evidence-status small muted";
+        status.textContent = "…";
+      }
+      fetch(input.dataset.evidenceUpload, {
+        method: "POST", body: data, credentials: "same-origin",
+        headers: {"X-CSRFToken": token.value, "X-Requested-With": "XMLHttpRequest",
+                  "Accept": "application/json"}
+      }).then(function (response) {
+        return response.json().catch(function () {
+          return {ok: false, error: response.status + " " + response.statusText};
+        });
+      }).then(function (result) {
+        if (result.ok) {
+          window.location.hash = "item-" + box.dataset.evidenceItem;
+          window.location.reload();
+          return;
+        }
+        input.value = "";
+        if (status) {
+          status.className = "evidence-status small error";
+          status.setAttribute("role", "alert");
+          status.textContent = result.error;
+        }
+      }).catch(function () {
+        if (status) {
+          status.className = "evidence-status small error";
+          status.textContent = input.dataset.offline || "";
+        }
+        if (button) {
+          button.hidden = false;
         }
       });
     });

@@ -1,9 +1,10 @@
-"""`renkei campaigns create|show` (docs/campaigns.md).
+"""`renkei campaigns create|show|close` (docs/campaigns.md).
 
     renkei campaigns create --name N --template KEY --due YYYY-MM-DD [--organization SLUG]
         [--tier N] [--chain-type T] [--function F] [--relationship R] [--tag TAG] [--json]
         prints {"id", "assessments", "skipped"}
     renkei campaigns show ID [--json]     per-status counts and the completion rate
+    renkei campaigns close ID [--json]    no more invitations or reminders (never reopened)
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from renkei.audit.services import Actor
 from renkei.campaigns.models import Campaign
-from renkei.campaigns.services import CampaignError, campaign_document, create_campaign
+from renkei.campaigns.services import CampaignError, campaign_document, close_campaign, create_campaign
 from renkei.core.management.base import RenkeiCommand, fail
 from renkei.questionnaires.assessments_services import latest_template
 from renkei.questionnaires.management.commands.assessments import parse_due
@@ -39,7 +40,10 @@ class Command(RenkeiCommand):
         create.add_argument("--tag")
         show = subparsers.add_parser("show", help="Per-status counts and completion rate.")
         show.add_argument("id", type=int)
-        for sub in (create, show):
+        close = subparsers.add_parser(
+            "close", help="Close a campaign: no more invitations or reminders.")
+        close.add_argument("id", type=int)
+        for sub in (create, show, close):
             sub.add_argument("--lang", choices=[code for code, _name in settings.LANGUAGES])
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -47,12 +51,15 @@ class Command(RenkeiCommand):
             super().handle(*args, **options)
 
     def run(self, action: str, **options: Any) -> Any:
-        if action == "show":
-            campaign = Campaign.objects.select_related("organization", "template").filter(
+        if action in ("show", "close"):
+            campaign = Campaign.objects.select_related("organization", "template", "closed_by").filter(
                 pk=options["id"]).first()
             if campaign is None:
                 raise fail(_("No campaign #%(id)d.") % {"id": options["id"]})
-            return campaign_document(campaign)
+            if action == "show":
+                return campaign_document(campaign)
+            campaign, changed = close_campaign(Actor.cli(), campaign)
+            return {**campaign_document(campaign), "changed": changed}
         organization = resolve_organization(options.get("organization"), required=True)
         template = latest_template(organization.pk, options["template"])
         if template is None:
@@ -73,10 +80,20 @@ class Command(RenkeiCommand):
         if action == "create":
             return _("Campaign #%(id)d: %(n)d questionnaires sent, %(skipped)d suppliers skipped.") % {
                 "id": data["id"], "n": data["assessments"], "skipped": len(data["skipped"])}
+        if action == "close":
+            if data["changed"]:
+                return _("Campaign #%(id)d closed: no more invitations or reminders.") % {"id": data["id"]}
+            return _("Campaign #%(id)d was already closed (%(when)s).") % {
+                "id": data["id"], "when": data["closed_at"]}
         lines = [f"#{data['id']} {data['name']}  {data['template']} v{data['version']}  "
                  f"{_('Due date')} {data['due_on']}",
                  _("Completion: %(rate)s%% (%(done)d / %(total)d), overdue %(overdue)d") % {
                      "rate": data["completion_rate"], "done": data["completed"],
                      "total": data["targets"], "overdue": data["overdue"]}]
         lines += [f"  {status}: {n}" for status, n in data["counts"].items()]
+        if data["closed_at"]:
+            lines.append(_("Closed %(when)s by %(who)s") % {
+                "when": data["closed_at"], "who": data["closed_by"] or "cli"})
+        lines.append(_("Skipped %(skipped)d, without a contact %(none)d") % {
+            "skipped": len(data["skipped"]), "none": data["no_contact"]})
         return "\n".join(lines)

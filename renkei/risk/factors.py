@@ -1,0 +1,268 @@
+"""Likelihood factors: an open registry, so later capabilities plug in their evidence.
+
+Two kinds of plug-ins, both registered at import time:
+
+- an **evidence loader** (`@evidence("name")`) reads one kind of evidence for every supplier of a
+  Scope in one or a few queries and returns {supplier id: evidence}. Loaders run once per
+  recompute, whatever the number of suppliers (set-based, the query count is constant);
+- a **factor** (`@factor("name", needs=(...))`) is a pure function of one supplier's evidence
+  and the organization's likelihood settings. It returns None (nothing to say) or
+  (contribution ≥ 0, params); `describe` turns the stored params into the reason text in the
+  active language.
+
+Likelihood = 1 + the sum of the contributions, rounded half up and capped at 5. Factors never
+subtract, so improving one piece of evidence can only keep or lower the result.
+
+Hooks for remediation actions and incidents are registered and return nothing until those
+records exist (later slices of issue 4 and the incidents capability): no made-up data.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from renkei.suppliers.choices import CertificationKind
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The suppliers of one recompute: a whole organization, or some of its suppliers."""
+
+    organization_id: int
+    supplier_ids: frozenset[int] | None = None
+
+    def restrict(self, queryset: QuerySet, supplier_field: str = "supplier") -> QuerySet:
+        """QUERYSET narrowed to the scope; SUPPLIER_FIELD is the path to the supplier."""
+        prefix = "" if supplier_field == "" else f"{supplier_field}__"
+        queryset = queryset.filter(**{f"{prefix}organization_id": self.organization_id})
+        if self.supplier_ids is not None:
+            queryset = queryset.filter(**{f"{prefix}id__in": sorted(self.supplier_ids)})
+        return queryset
+
+
+Loader = Callable[[Scope, datetime.date], Mapping[int, Any]]
+
+
+@dataclass(frozen=True)
+class Factor:
+    name: str
+    label: Any
+    needs: tuple[str, ...]
+    evaluate: Callable[[Mapping[str, Any], Mapping[str, Any], datetime.date], tuple[float, dict] | None]
+    describe: Callable[[Mapping[str, Any]], str]
+
+
+LOADERS: dict[str, Loader] = {}
+FACTORS: dict[str, Factor] = {}
+
+
+def evidence(name: str) -> Callable[[Loader], Loader]:
+    def register(loader: Loader) -> Loader:
+        LOADERS[name] = loader
+        return loader
+
+    return register
+
+
+def factor(name: str, label: Any, *, needs: tuple[str, ...], describe: Callable[[Mapping[str, Any]], str]
+           ) -> Callable[[Callable], Callable]:
+    def register(evaluate: Callable) -> Callable:
+        FACTORS[name] = Factor(name, label, needs, evaluate, describe)
+        return evaluate
+
+    return register
+
+
+def load_evidence(scope: Scope, today: datetime.date) -> dict[str, Mapping[int, Any]]:
+    """Every loader a registered factor needs, each run once for the whole scope."""
+    wanted = {need for f in FACTORS.values() for need in f.needs}
+    return {name: LOADERS[name](scope, today) for name in sorted(wanted)}
+
+
+def likelihood(evidence_of: Mapping[str, Any], settings: Mapping[str, Any], today: datetime.date
+               ) -> tuple[int, list[dict[str, Any]]]:
+    """(likelihood 1–5, factors) of one supplier; EVIDENCE_OF maps a loader name to its evidence.
+
+    Each factor is {"name", "contribution", "params"}; contributions are rounded to 0.01.
+    """
+    found = []
+    total = Decimal(0)
+    for f in FACTORS.values():
+        result = f.evaluate(evidence_of, settings, today)
+        if result is None:
+            continue
+        contribution, params = result
+        value = Decimal(str(round(max(0.0, contribution), 2)))
+        total += value
+        found.append({"name": f.name, "contribution": float(value), "params": params})
+    value = int((Decimal(1) + total).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return max(1, min(5, value)), found
+
+
+def describe(name: str, params: Mapping[str, Any]) -> str:
+    f = FACTORS.get(name)
+    return f.describe(params) if f else name
+
+
+def label(name: str) -> str:
+    f = FACTORS.get(name)
+    return str(f.label) if f else name
+
+
+# --- Evidence loaders -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LatestAssessment:
+    pk: int
+    status: str
+    submitted_at: datetime.datetime | None
+    score: float | None
+    critical_failures: tuple[str, ...]
+
+
+@evidence("assessment")
+def latest_assessments(scope: Scope, today: datetime.date) -> dict[int, LatestAssessment]:
+    """The most recent submitted or approved assessment per supplier (one query)."""
+    from renkei.questionnaires.choices import AssessmentStatus
+    from renkei.questionnaires.models import Assessment
+
+    rows = (
+        scope.restrict(Assessment.objects.all())
+        .filter(status__in=[AssessmentStatus.SUBMITTED, AssessmentStatus.APPROVED],
+                submitted_at__isnull=False)
+        .order_by("supplier_id", "submitted_at", "pk")
+        .values_list("supplier_id", "pk", "status", "submitted_at", "score", "critical_failures")
+    )
+    latest: dict[int, LatestAssessment] = {}
+    for supplier_id, pk, status, submitted_at, score, failures in rows.iterator(chunk_size=5000):
+        latest[supplier_id] = LatestAssessment(
+            pk, status, submitted_at, None if score is None else float(score), tuple(failures or ()))
+    return latest
+
+
+@evidence("certifications")
+def certifications(scope: Scope, today: datetime.date) -> dict[int, list[tuple[str, datetime.date | None]]]:
+    """(kind, expiry) of every certification per supplier (one query)."""
+    from renkei.suppliers.models import Certification
+
+    found: dict[int, list[tuple[str, datetime.date | None]]] = {}
+    rows = scope.restrict(Certification.objects.all()).values_list("supplier_id", "kind", "expires_on")
+    for supplier_id, kind, expires_on in rows.iterator(chunk_size=5000):
+        found.setdefault(supplier_id, []).append((kind, expires_on))
+    return found
+
+
+# --- Factors ----------------------------------------------------------------------------------
+
+
+def _describe_gaps(params: Mapping[str, Any]) -> str:
+    if params.get("score") is None:
+        return _("No submitted questionnaire: gaps unknown")
+    return _("Questionnaire #%(pk)s scored %(score)s / 100 (× counts fully, △ half)") % {
+        "pk": params.get("assessment"), "score": params["score"]}
+
+
+@factor("questionnaire_gaps", gettext_lazy("Questionnaire gaps"), needs=("assessment",),
+        describe=_describe_gaps)
+def questionnaire_gaps(evidence_of: Mapping[str, Any], settings: Mapping[str, Any],
+                       today: datetime.date) -> tuple[float, dict] | None:
+    latest: LatestAssessment | None = evidence_of.get("assessment")
+    if latest is None or latest.score is None:
+        return settings["unknown_questionnaire_gap"], {"score": None}
+    gap = (100 - latest.score) / 100
+    return gap * settings["questionnaire_gap_weight"], {"assessment": latest.pk, "score": latest.score}
+
+
+def _describe_critical(params: Mapping[str, Any]) -> str:
+    return _("Critical items not done: %(items)s") % {"items": ", ".join(params.get("items", []))}
+
+
+@factor("critical_items", gettext_lazy("Critical items"), needs=("assessment",),
+        describe=_describe_critical)
+def critical_items(evidence_of: Mapping[str, Any], settings: Mapping[str, Any],
+                   today: datetime.date) -> tuple[float, dict] | None:
+    latest: LatestAssessment | None = evidence_of.get("assessment")
+    if latest is None or not latest.critical_failures:
+        return None
+    count = len(latest.critical_failures)
+    value = min(settings["critical_failure_max"], settings["critical_failure"] * count)
+    return value, {"assessment": latest.pk, "items": list(latest.critical_failures)}
+
+
+def _describe_certifications(params: Mapping[str, Any]) -> str:
+    labels = dict(CertificationKind.choices)
+    if params.get("expired"):
+        return _("Certification expired: %(kinds)s") % {
+            "kinds": "、".join(str(labels.get(k, k)) for k in params["expired"])}
+    return _("No third-party security certification on record")
+
+
+@factor("certifications", gettext_lazy("Certifications"), needs=("certifications",),
+        describe=_describe_certifications)
+def missing_certifications(evidence_of: Mapping[str, Any], settings: Mapping[str, Any],
+                           today: datetime.date) -> tuple[float, dict] | None:
+    kinds = set(settings["certification_kinds"])
+    held = [(k, e) for k, e in evidence_of.get("certifications") or () if k in kinds]
+    if any(e is None or e >= today for _k, e in held):
+        return None
+    if held:
+        return settings["expired_certification"], {"expired": sorted({k for k, _e in held})}
+    return settings["missing_certification"], {}
+
+
+def _describe_age(params: Mapping[str, Any]) -> str:
+    if params.get("days") is None:
+        return _("Never assessed")
+    return _("Last questionnaire submitted %(days)s days ago") % {"days": params["days"]}
+
+
+@factor("assessment_age", gettext_lazy("Age of the last assessment"), needs=("assessment",),
+        describe=_describe_age)
+def assessment_age(evidence_of: Mapping[str, Any], settings: Mapping[str, Any],
+                   today: datetime.date) -> tuple[float, dict] | None:
+    latest: LatestAssessment | None = evidence_of.get("assessment")
+    if latest is None or latest.submitted_at is None:
+        return settings["no_assessment"], {"days": None}
+    days = (today - latest.submitted_at.date()).days
+    if days > settings["assessment_stale_days"]:
+        return settings["very_stale_assessment"], {"days": days}
+    if days > settings["assessment_fresh_days"]:
+        return settings["stale_assessment"], {"days": days}
+    return None
+
+
+# Hooks for evidence that does not exist yet. They load nothing and say nothing; the remediation
+# and incident slices replace the loaders (same names) when their records exist.
+
+
+@evidence("overdue_actions")
+def overdue_actions(scope: Scope, today: datetime.date) -> dict[int, Any]:
+    return {}
+
+
+@factor("overdue_remediation", gettext_lazy("Overdue remediation"), needs=("overdue_actions",),
+        describe=lambda params: _("%(n)s remediation actions overdue") % {"n": params.get("count", 0)})
+def overdue_remediation(evidence_of: Mapping[str, Any], settings: Mapping[str, Any],
+                        today: datetime.date) -> tuple[float, dict] | None:
+    return None
+
+
+@evidence("incidents")
+def recent_incidents_evidence(scope: Scope, today: datetime.date) -> dict[int, Any]:
+    return {}
+
+
+@factor("recent_incidents", gettext_lazy("Recent incidents"), needs=("incidents",),
+        describe=lambda params: _("%(n)s incidents in the recent past") % {"n": params.get("count", 0)})
+def recent_incidents(evidence_of: Mapping[str, Any], settings: Mapping[str, Any],
+                     today: datetime.date) -> tuple[float, dict] | None:
+    return None

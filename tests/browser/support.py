@@ -1,0 +1,57 @@
+"""Constants and helpers of the browser tests (the fixtures are in conftest.py)."""
+
+import socket
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+RENKEI = [sys.executable, "-m", "renkei"]
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_up(url, process, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"renkei serve exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - local URL
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"renkei serve did not answer at {url}")
+
+
+def login_of(demo, role):
+    return next(login for login in demo["logins"] if login["role"] == role)
+
+
+def log_in(page, base, login):
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=username]", login["username"])
+    page.fill("input[name=password]", login["password"])
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def shot(page, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
