@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "renkei.questionnaires",
     "renkei.campaigns",
     "renkei.risk",
+    "renkei.remediation",
 ]
 
 MIDDLEWARE = [

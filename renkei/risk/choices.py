@@ -17,3 +17,29 @@ LEVEL_RANK = {Level.LOW: 0, Level.MEDIUM: 1, Level.HIGH: 2, Level.CRITICAL: 3}
 
 SCALE = (1, 2, 3, 4, 5)
 CRITICALITIES = (1, 2, 3)
+
+
+class RiskSource(models.TextChoices):
+    """Where a register entry came from."""
+
+    ANSWER = "answer", _("Questionnaire answer")
+    MANUAL = "manual", _("Raised by hand")
+    CONTRACT = "contract", _("Contract check")
+    AUDIT = "audit", _("Audit finding")
+    INTAKE = "intake", _("Supplier selection")
+    MONITORING = "monitoring", _("Monitoring")
+
+
+class RiskStatus(models.TextChoices):
+    CANDIDATE = "candidate", _("Candidate")  # raised automatically, not yet confirmed by staff
+    OPEN = "open", _("Open")
+    TREATED = "treated", _("Being treated")
+    ACCEPTED = "accepted", _("Accepted")
+    CLOSED = "closed", _("Closed")
+
+
+class Treatment(models.TextChoices):
+    MITIGATE = "mitigate", _("Mitigate")
+    ACCEPT = "accept", _("Accept")
+    TRANSFER = "transfer", _("Transfer")
+    AVOID = "avoid", _("Avoid")

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from renkei.core.models import OwnedModel
 from renkei.risk import factors as factor_registry
 from renkei.risk import impact as impact_rubric
-from renkei.risk.choices import Level
+from renkei.risk.choices import Level, RiskSource, RiskStatus, Treatment
 
 SCALE_VALIDATORS = [MinValueValidator(1), MaxValueValidator(5)]
 
@@ -105,3 +105,128 @@ class SupplierRisk(OwnedModel):
              "reason": impact_rubric.describe(r["name"], r["params"])}
             for r in self.impact_factors
         ]
+
+
+class Risk(OwnedModel):
+    """One entry of the risk register (リスク登録簿): raised automatically (a × on a questionnaire
+    item becomes a candidate linked to that answer; a missing contract clause; an audit finding) or
+    by hand. Inherent rating before treatment, residual after; treatment and owner. Changed only
+    through renkei.risk.register (audited). Never shown to supplier contacts."""
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="risks",
+        verbose_name=_("organization"),
+    )
+    supplier = models.ForeignKey(
+        "suppliers.Supplier", on_delete=models.CASCADE, related_name="risks", verbose_name=_("supplier"),
+    )
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    source = models.CharField(_("source"), max_length=12, choices=RiskSource.choices,
+                              default=RiskSource.MANUAL)
+    # For source=answer: the assessment and item the × was given on (one candidate per pair).
+    assessment = models.ForeignKey(
+        "questionnaires.Assessment", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="risks", verbose_name=_("assessment"),
+    )
+    item = models.ForeignKey(
+        "questionnaires.Item", on_delete=models.SET_NULL, null=True, blank=True, related_name="risks",
+        verbose_name=_("questionnaire item"),
+    )
+    # A stable key of the source for sources without a row of their own ("contract:12:audit_right").
+    source_key = models.CharField(_("source key"), max_length=100, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=RiskStatus.choices,
+                              default=RiskStatus.OPEN)
+    treatment = models.CharField(_("treatment"), max_length=10, choices=Treatment.choices, blank=True)
+    owner = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("owner"),
+    )
+    inherent_impact = models.PositiveSmallIntegerField(_("inherent impact"), validators=SCALE_VALIDATORS)
+    inherent_likelihood = models.PositiveSmallIntegerField(
+        _("inherent likelihood"), validators=SCALE_VALIDATORS)
+    inherent_level = models.CharField(_("inherent level"), max_length=10, choices=Level.choices)
+    residual_impact = models.PositiveSmallIntegerField(
+        _("residual impact"), validators=SCALE_VALIDATORS, null=True, blank=True)
+    residual_likelihood = models.PositiveSmallIntegerField(
+        _("residual likelihood"), validators=SCALE_VALIDATORS, null=True, blank=True)
+    residual_level = models.CharField(_("residual level"), max_length=10, choices=Level.choices,
+                                      blank=True)
+    created_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("raised by"),
+    )
+    created_at = models.DateTimeField(_("raised"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
+    supplier_path: ClassVar[str | None] = None  # the buyer's judgement
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["assessment", "item"], name="risk_once_per_answer",
+                                    condition=models.Q(assessment__isnull=False, item__isnull=False)),
+            models.UniqueConstraint(fields=["organization", "source_key"], name="risk_once_per_source",
+                                    condition=~models.Q(source_key="")),
+        ]
+        indexes = [models.Index(fields=["organization", "status"], name="risk_org_status")]
+        verbose_name = _("risk")
+        verbose_name_plural = _("risks")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class RiskAcceptance(OwnedModel):
+    """A decision to accept a risk: who approved it, why, until when. Expired acceptances put the
+    risk back on the attention list."""
+
+    risk = models.ForeignKey(Risk, on_delete=models.CASCADE, related_name="acceptances",
+                             verbose_name=_("risk"))
+    approver = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("approver"),
+    )
+    justification = models.TextField(_("justification"))
+    accepted_on = models.DateField(_("accepted on"))
+    expires_on = models.DateField(_("expires on"))
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    organization_path: ClassVar[str] = "risk__organization"
+    supplier_path: ClassVar[str | None] = None
+
+    class Meta:
+        ordering = ["-accepted_on", "-pk"]
+        verbose_name = _("risk acceptance")
+        verbose_name_plural = _("risk acceptances")
+
+    def __str__(self) -> str:
+        return f"acceptance of risk {self.risk_id} until {self.expires_on}"
+
+
+class RiskSnapshot(OwnedModel):
+    """One supplier's rating on one day (the trend of each supplier and of the portfolio). Written
+    set-based by the nightly job; one row per supplier and day."""
+
+    supplier = models.ForeignKey("suppliers.Supplier", on_delete=models.CASCADE,
+                                 related_name="risk_snapshots", verbose_name=_("supplier"))
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE,
+                                     related_name="+", verbose_name=_("organization"))
+    day = models.DateField(_("day"))
+    impact = models.PositiveSmallIntegerField(_("impact"))
+    likelihood = models.PositiveSmallIntegerField(_("likelihood"))
+    level = models.CharField(_("risk level"), max_length=10, choices=Level.choices)
+    score = models.DecimalField(_("score"), max_digits=4, decimal_places=1, null=True, blank=True)
+
+    supplier_path: ClassVar[str | None] = None
+
+    class Meta:
+        ordering = ["supplier", "day"]
+        constraints = [models.UniqueConstraint(fields=["supplier", "day"], name="risk_snapshot_daily")]
+        indexes = [models.Index(fields=["organization", "day"], name="risk_snapshot_org_day")]
+        verbose_name = _("risk snapshot")
+        verbose_name_plural = _("risk snapshots")
+
+    def __str__(self) -> str:
+        return f"{self.supplier_id} {self.day}"
