@@ -6,9 +6,18 @@ from rest_framework.routers import DefaultRouter
 from renkei.accounts.api.views import MeView, OrganizationViewSet
 from renkei.audit.api.views import AuditEntryViewSet
 from renkei.campaigns.api.views import CampaignViewSet
+from renkei.monitoring.api.views import AlertViewSet
+from renkei.oversight.api.views import (
+    AuditViewSet,
+    ContractChecklistViewSet,
+    FindingViewSet,
+    IntakeViewSet,
+)
 from renkei.questionnaires.api.assessments import AssessmentViewSet
 from renkei.questionnaires.api.crosswalks import CrosswalkViewSet
 from renkei.questionnaires.api.views import TemplateViewSet
+from renkei.remediation.api import ActionViewSet, RemediationPlanViewSet
+from renkei.risk.api.register import RiskViewSet
 from renkei.risk.api.views import RiskSettingsViewSet, SupplierRiskViewSet
 from renkei.suppliers.api.views import (
     CertificationViewSet,
@@ -30,6 +39,14 @@ router.register("crosswalks", CrosswalkViewSet, basename="crosswalk")
 router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("supplier-risks", SupplierRiskViewSet, basename="supplierrisk")
 router.register("risk-settings", RiskSettingsViewSet, basename="risksettings")
+router.register("risks", RiskViewSet, basename="risk")
+router.register("remediation-plans", RemediationPlanViewSet, basename="remediationplan")
+router.register("actions", ActionViewSet, basename="action")
+router.register("intakes", IntakeViewSet, basename="intake")
+router.register("contract-checklist", ContractChecklistViewSet, basename="contractcheck")
+router.register("audits", AuditViewSet, basename="audit")
+router.register("audit-findings", FindingViewSet, basename="finding")
+router.register("alerts", AlertViewSet, basename="alert")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="api-me"),

@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "renkei.campaigns",
     "renkei.risk",
     "renkei.remediation",
+    "renkei.oversight",
+    "renkei.monitoring",
 ]
 
 MIDDLEWARE = [
@@ -231,6 +233,14 @@ SPECTACULAR_SETTINGS = {
         "AssessmentStatusEnum": "renkei.questionnaires.choices.AssessmentStatus",
         "ReviewStateEnum": "renkei.questionnaires.choices.ReviewState",
         "CampaignStatusEnum": "renkei.campaigns.models.CampaignStatus",
+        "RiskLevelEnum": "renkei.risk.choices.Level",
+        "RiskSourceEnum": "renkei.risk.choices.RiskSource",
+        "RiskStatusEnum": "renkei.risk.choices.RiskStatus",
+        "ActionSourceEnum": "renkei.remediation.models.ActionSource",
+        "ActionStatusEnum": "renkei.remediation.models.ActionStatus",
+        "PlanStatusEnum": "renkei.remediation.models.PlanStatus",
+        "AuditKindEnum": "renkei.oversight.choices.AuditKind",
+        "ContractClauseEnum": "renkei.risk.config.CONTRACT_CLAUSES",
     },
 }
 

@@ -10,7 +10,11 @@ urlpatterns = [
     path("audit/", include("renkei.audit.urls")),
     path("questionnaires/", include("renkei.questionnaires.urls")),
     path("campaigns/", include("renkei.campaigns.urls")),
+    path("risk/register/", include("renkei.risk.urls_register")),
     path("risk/", include("renkei.risk.urls")),
+    path("monitoring/", include("renkei.monitoring.urls")),
+    path("oversight/", include("renkei.oversight.urls")),
+    path("remediation/", include("renkei.remediation.urls")),
     # Our switch remembers the choice on the user; it shadows Django's view of the same name.
     path("i18n/setlang/", core_views.set_language, name="set_language"),
     path("api/v1/", include("renkei.api_urls")),

@@ -185,9 +185,10 @@ def organization_name(organization: Organization) -> str:
 
 
 def send_mail_to_user(
-    user: User, template: str, context: dict[str, Any], *, what: str
+    user: User, template: str, context: dict[str, Any], *, what: str,
+    template_dir: str = "accounts/email",
 ) -> bool:
-    """Render accounts/email/TEMPLATE{_subject.txt,.txt,.html} in USER's language and send it
+    """Render TEMPLATE_DIR/TEMPLATE{_subject.txt,.txt,.html} in USER's language and send it
     to USER's own address. False (and a warning naming WHAT) if the mail server refused it."""
     with translation.override(mail_language(user)):
         context = {
@@ -198,10 +199,10 @@ def send_mail_to_user(
             "login_url": absolute_url(reverse("login")),
             "reset_url": absolute_url(reverse("password_reset")),
         }
-        subject = render_to_string(f"accounts/email/{template}_subject.txt", context)
+        subject = render_to_string(f"{template_dir}/{template}_subject.txt", context)
         subject = settings.EMAIL_SUBJECT_PREFIX + " ".join(subject.split())
-        text = render_to_string(f"accounts/email/{template}.txt", context)
-        html = render_to_string(f"accounts/email/{template}.html", context)
+        text = render_to_string(f"{template_dir}/{template}.txt", context)
+        html = render_to_string(f"{template_dir}/{template}.html", context)
     message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [user.email])
     message.attach_alternative(html, "text/html")
     try:

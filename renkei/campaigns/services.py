@@ -45,6 +45,7 @@ from renkei.questionnaires.choices import ANSWERABLE_STATUSES, OPEN_STATUSES, As
 from renkei.questionnaires.models import AccessLink, Assessment, Template
 from renkei.questionnaires.portal import issue_link, revoke_access_link
 from renkei.questionnaires.services import lock_template
+from renkei.suppliers.choices import SupplierStatus
 from renkei.suppliers.filtersets import SupplierFilterSet
 from renkei.suppliers.models import Contact, Supplier
 
@@ -113,7 +114,8 @@ def select_suppliers(
 ) -> QuerySet:
     """The organization's suppliers matching SELECTION (the supplier list's filters) that USER
     may see (all of them without a user: the CLI). Raises CampaignError for invalid filters."""
-    base = Supplier.objects.filter(organization=organization)
+    # Candidates get their questionnaire through intake; rejected ones are not suppliers.
+    base = Supplier.objects.filter(organization=organization, status=SupplierStatus.ACTIVE)
     if user is not None:
         base = base.filter(pk__in=Supplier.objects.for_user(user, VIEW).values("pk"))
     filterset = SupplierFilterSet(_as_querydict(clean_selection(selection)), queryset=base)
@@ -372,20 +374,28 @@ def _claim(target: CampaignTarget, kind: str) -> CampaignMessage | None:
         return None
 
 
-def _recipients(target: CampaignTarget) -> list[Recipient]:
-    """The portal users of the target's supplier; without any, the contacts with an e-mail and
-    no account (the primary ones when some are primary), one per address."""
+def portal_recipients(supplier_id: int) -> list[Recipient]:
+    """The portal users of a supplier (active account with an e-mail), one per address. Also
+    used by the reassessment invitations of renkei.monitoring."""
     found: list[Recipient] = []
     seen: set[str] = set()
-    for contact in (_portal_contacts().filter(supplier_id=target.supplier_id)
+    for contact in (_portal_contacts().filter(supplier_id=supplier_id)
                     .select_related("user").order_by("pk")):
         user = contact.user
         if user.email.lower() not in seen:
             seen.add(user.email.lower())
             found.append(Recipient(user.email, getattr(user, "display_name", "") or user.email,
                                    REACH_PORTAL, mail_language(user), f"user {user.pk}"))
+    return found
+
+
+def _recipients(target: CampaignTarget) -> list[Recipient]:
+    """The portal users of the target's supplier; without any, the contacts with an e-mail and
+    no account (the primary ones when some are primary), one per address."""
+    found = portal_recipients(target.supplier_id)
     if found:
         return found
+    seen: set[str] = set()
     contacts = list(_link_contacts().filter(supplier_id=target.supplier_id).order_by("pk"))
     primary = [c for c in contacts if c.is_primary]
     for contact in primary or contacts:
@@ -412,13 +422,25 @@ def _start_of(day: datetime.date) -> datetime.datetime:
 def _render(recipient: Recipient, kind: str, target: CampaignTarget, url: str,
             expires_on: datetime.date | None) -> tuple[str, str, str]:
     campaign = target.campaign
+    return render_assessment_mail(recipient, kind, organization=campaign.organization,
+                                  supplier=target.supplier, template=campaign.template,
+                                  due_on=campaign.due_on, url=url, expires_on=expires_on,
+                                  campaign=campaign)
+
+
+def render_assessment_mail(recipient: Recipient, kind: str, *, organization: Organization,
+                           supplier: Supplier, template: Template, due_on: datetime.date | None,
+                           url: str, expires_on: datetime.date | None = None,
+                           campaign: Campaign | None = None) -> tuple[str, str, str]:
+    """(subject, text, html) of an invitation or reminder to answer TEMPLATE, in the recipient's
+    language. Also used by the reassessment invitations of renkei.monitoring."""
     with translation.override(recipient.language):
         context = {
             "recipient_name": recipient.name, "access": recipient.access, "kind": kind,
-            "campaign": campaign, "supplier": target.supplier,
-            "template_name": campaign.template.name,
-            "organization_name": organization_name(campaign.organization),
-            "due_on": campaign.due_on, "url": url, "expires_on": expires_on,
+            "campaign": campaign, "supplier": supplier,
+            "template_name": template.name,
+            "organization_name": organization_name(organization),
+            "due_on": due_on, "url": url, "expires_on": expires_on,
         }
         subject = render_to_string("campaigns/email/message_subject.txt", context)
         subject = settings.EMAIL_SUBJECT_PREFIX + " ".join(subject.split())

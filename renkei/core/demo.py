@@ -35,6 +35,9 @@ from renkei.core.demo_data import (
     SUPPLIERS,
 )
 from renkei.core.permissions import SUPPLIER_ROLE
+from renkei.monitoring.demo import build_demo_monitoring
+from renkei.oversight.demo import build_demo_oversight
+from renkei.remediation.demo import build_demo_remediation
 from renkei.risk.demo import build_demo_risk
 from renkei.suppliers.choices import CertificationKind, ReOutsourcing
 from renkei.suppliers.models import Certification, Contact, Contract, Supplier
@@ -254,7 +257,10 @@ def build_demo(today: datetime.date | None = None) -> list[DemoLogin]:
     logins.extend(_children(actor, suppliers, today))
     _assessments(actor, org, suppliers, today)
     _crosswalk_demo(actor, org, suppliers, today)
+    build_demo_oversight(org, today)
+    build_demo_remediation(org, today)
     build_demo_risk(org)
+    build_demo_monitoring(org, today)
     return logins
 
 

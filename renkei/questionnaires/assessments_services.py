@@ -362,6 +362,15 @@ def missing_items(assessment: Assessment, items: list[Item] | None = None,
     return missing
 
 
+def _raise_risk_candidates(assessment: Assessment, actor: Actor) -> None:
+    """Each × answer becomes a risk candidate in the register (renkei.risk.register), in the same
+    transaction as the submission or approval, audited under the same actor; set-based and
+    idempotent."""
+    from renkei.risk.register import raise_candidates
+
+    raise_candidates(assessment, actor)
+
+
 def submit(actor: Actor, assessment: Assessment) -> Assessment:
     """Hand the answers to the buyer. Every required, shown item must be answered (or 該当なし);
     otherwise Incomplete lists the missing item ids."""
@@ -378,6 +387,7 @@ def submit(actor: Actor, assessment: Assessment) -> Assessment:
             raise Incomplete(missing)
         record_many(actor, [_transition(locked, AssessmentStatus.SUBMITTED,
                                         submitted_at=timezone.now())])
+        _raise_risk_candidates(locked, actor)
     assessment.refresh_from_db()
     return assessment
 
@@ -429,6 +439,7 @@ def approve(actor: Actor, assessment: Assessment) -> Assessment:
             raise ReviewOpen([a.item.item_id for a in blocking])
         record_many(actor, [_transition(locked, AssessmentStatus.APPROVED,
                                         approved_at=timezone.now(), return_comment="")])
+        _raise_risk_candidates(locked, actor)
     assessment.refresh_from_db()
     return assessment
 

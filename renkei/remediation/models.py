@@ -13,6 +13,7 @@ from typing import ClassVar
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from renkei.core.models import OwnedModel
 from renkei.core.permissions import CHANGE, VIEW
@@ -27,7 +28,7 @@ class PlanStatus(models.TextChoices):
 
 class ActionStatus(models.TextChoices):
     OPEN = "open", _("Not started")
-    IN_PROGRESS = "in_progress", _("In progress")
+    IN_PROGRESS = "in_progress", pgettext_lazy("action status", "In progress")
     DONE = "done", _("Done, awaiting verification")
     VERIFIED = "verified", _("Verified")
     CANCELLED = "cancelled", _("Cancelled")
@@ -79,7 +80,7 @@ class RemediationPlan(OwnedModel):
 class Action(OwnedModel):
     plan = models.ForeignKey(RemediationPlan, on_delete=models.CASCADE, related_name="actions",
                              verbose_name=_("remediation plan"))
-    title = models.CharField(_("action"), max_length=300)
+    title = models.CharField(pgettext_lazy("remediation", "action"), max_length=300)
     description = models.TextField(_("description"), blank=True)
     source = models.CharField(_("source"), max_length=10, choices=ActionSource.choices,
                               default=ActionSource.MANUAL)
@@ -117,7 +118,7 @@ class Action(OwnedModel):
     class Meta:
         ordering = ["due_on", "pk"]
         indexes = [models.Index(fields=["status", "due_on"], name="action_status_due")]
-        verbose_name = _("action")
+        verbose_name = pgettext_lazy("remediation", "action")
         verbose_name_plural = _("actions")
 
     def __str__(self) -> str:

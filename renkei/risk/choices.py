@@ -32,14 +32,14 @@ class RiskSource(models.TextChoices):
 
 class RiskStatus(models.TextChoices):
     CANDIDATE = "candidate", _("Candidate")  # raised automatically, not yet confirmed by staff
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("risk status", "Open")
     TREATED = "treated", _("Being treated")
-    ACCEPTED = "accepted", _("Accepted")
+    ACCEPTED = "accepted", pgettext_lazy("risk status", "Accepted")
     CLOSED = "closed", _("Closed")
 
 
 class Treatment(models.TextChoices):
     MITIGATE = "mitigate", _("Mitigate")
-    ACCEPT = "accept", _("Accept")
+    ACCEPT = "accept", pgettext_lazy("risk treatment", "Accept")
     TRANSFER = "transfer", _("Transfer")
     AVOID = "avoid", _("Avoid")

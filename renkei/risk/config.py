@@ -12,6 +12,7 @@ matrix never steps down as impact or likelihood grows.
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -62,6 +63,13 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "stale_assessment": 0.5,
         "very_stale_assessment": 1.0,
         "no_assessment": 0.75,
+        # Per security clause a current contract lacks although the supplier's 重要度 requires it
+        # (renkei.oversight.checklist), counted once per clause, up to the maximum.
+        "missing_contract_clause": 0.25,
+        "missing_contract_clause_max": 1.0,
+        # Per remediation action past its due date and not done (renkei.remediation), up to the maximum.
+        "overdue_action": 0.25,
+        "overdue_action_max": 1.0,
     },
     # matrix[likelihood − 1][impact − 1]: the level of each cell, likelihood 1 (row 0) to 5.
     "matrix": [
@@ -73,7 +81,30 @@ DEFAULT_CONFIG: dict[str, Any] = {
     ],
     # 重要度 (criticality) 1 from this impact upwards, 2 from the next; 3 below.
     "criticality": {"1": 4, "2": 3},
+    # The security clauses each 重要度 requires in a contract (seed 001: 契約内容の確認), and the
+    # longest incident-notification time that counts as the clause (hours).
+    "contracts": {
+        "required": {
+            "1": ["nda", "security", "re_outsourcing", "audit_right", "incident_notification",
+                  "data_return"],
+            "2": ["nda", "security", "re_outsourcing", "incident_notification", "data_return"],
+            "3": ["nda"],
+        },
+        "incident_notification_hours": 24,
+    },
+    # Reassessment (STEP 3, renkei.monitoring): months between assessments per level, counted
+    # from the last submitted assessment (or the supplier's registration); the template key each
+    # 重要度 is sent; days the supplier gets to answer.
+    "cadence": {
+        "enabled": True,
+        "months": {C: 6, H: 12, M: 18, L: 24},
+        "templates": {"1": "scrm-sheet", "2": "scrm-sheet", "3": "scrm-sheet"},
+        "response_days": 30,
+    },
 }
+
+CONTRACT_CLAUSES = ("nda", "security", "re_outsourcing", "audit_right", "incident_notification",
+                    "data_return")
 
 IMPACT_LEVEL_KEYS = {
     "data_classes": [c.value for c in DataClass],
@@ -84,7 +115,8 @@ CHAIN_TYPES = [c.value for c in ChainType]
 NUMBER_KEYS = {
     "questionnaire_gap_weight", "unknown_questionnaire_gap", "critical_failure",
     "critical_failure_max", "missing_certification", "expired_certification", "stale_assessment",
-    "very_stale_assessment", "no_assessment",
+    "very_stale_assessment", "no_assessment", "missing_contract_clause", "missing_contract_clause_max",
+    "overdue_action", "overdue_action_max",
 }
 DAY_KEYS = {"assessment_fresh_days", "assessment_stale_days"}
 
@@ -122,8 +154,11 @@ class _Checker:
         return value
 
 
-def validate(data: Any) -> tuple[dict[str, Any], dict[str, str]]:
-    """(cleaned configuration, {dotted path: message}). Omitted keys take the defaults."""
+def validate(data: Any, *, organization_id: int | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+    """(cleaned configuration, {dotted path: message}). Omitted keys take the defaults.
+
+    With ORGANIZATION_ID, the cadence's template keys must name a template that organization may
+    send (its own or a built-in one); without it only their form is checked."""
     check = _Checker()
     config = default_config()
     if not isinstance(data, dict):
@@ -138,6 +173,10 @@ def validate(data: Any) -> tuple[dict[str, Any], dict[str, str]]:
         _matrix(check, data["matrix"], config)
     if "criticality" in data:
         _criticality(check, data["criticality"], config)
+    if "contracts" in data:
+        _contracts(check, data["contracts"], config["contracts"])
+    if "cadence" in data:
+        _cadence(check, data["cadence"], config["cadence"], organization_id)
     return config, check.errors
 
 
@@ -271,3 +310,90 @@ def _criticality(check: _Checker, data: Any, config: dict[str, Any]) -> None:
         check.error("criticality.2", _("Must not be above the impact of criticality 1."))
         return
     config["criticality"] = {"1": first, "2": second}
+
+
+def _contracts(check: _Checker, data: Any, out: dict[str, Any]) -> None:
+    if check.mapping("contracts", data, DEFAULT_CONFIG["contracts"].keys()) is None:
+        return
+    if "required" in data:
+        required = check.mapping("contracts.required", data["required"], {"1", "2", "3"})
+        cleaned = dict(out["required"])
+        for tier, clauses in (required or {}).items():
+            path = f"contracts.required.{tier}"
+            if tier not in {"1", "2", "3"}:
+                continue
+            if not isinstance(clauses, list) or not all(c in CONTRACT_CLAUSES for c in clauses):
+                check.error(path, _("Expected a list of clauses: %(clauses)s.")
+                            % {"clauses": ", ".join(CONTRACT_CLAUSES)})
+                continue
+            cleaned[tier] = [c for c in CONTRACT_CLAUSES if c in clauses]
+        # A more critical supplier never needs fewer clauses (more impact never lowers likelihood).
+        for higher, lower in (("1", "2"), ("2", "3")):
+            if not set(cleaned[lower]) <= set(cleaned[higher]):
+                check.error(f"contracts.required.{higher}", _(
+                    "Must include every clause criticality %(lower)s requires.") % {"lower": lower})
+        out["required"] = cleaned
+    if "incident_notification_hours" in data:
+        hours = data["incident_notification_hours"]
+        if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= 720:
+            check.error("contracts.incident_notification_hours",
+                        _("Enter a whole number of hours from 1 to 720."))
+        else:
+            out["incident_notification_hours"] = hours
+
+
+TEMPLATE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,49}$")
+
+
+def _cadence(check: _Checker, data: Any, out: dict[str, Any], organization_id: int | None) -> None:
+    if check.mapping("cadence", data, DEFAULT_CONFIG["cadence"].keys()) is None:
+        return
+    if "enabled" in data:
+        if not isinstance(data["enabled"], bool):
+            check.error("cadence.enabled", _("Enter true or false."))
+        else:
+            out["enabled"] = data["enabled"]
+    if "months" in data:
+        levels = [level.value for level in Level]
+        months = check.mapping("cadence.months", data["months"], levels)
+        for level, value in (months or {}).items():
+            if level not in levels:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 120:
+                check.error(f"cadence.months.{level}", _("Enter a whole number of months from 1 to 120."))
+            else:
+                out["months"][level] = value
+        if not any(p.startswith("cadence.months") for p in check.errors):
+            ordered = sorted(levels, key=lambda lv: LEVEL_RANK[lv])
+            for lower, higher in zip(ordered, ordered[1:], strict=False):
+                if out["months"][higher] > out["months"][lower]:
+                    check.error(f"cadence.months.{higher}", _(
+                        "Must not be longer than the months of %(level)s (a higher level is "
+                        "reassessed at least as often).") % {"level": lower})
+    if "templates" in data:
+        keys = check.mapping("cadence.templates", data["templates"], {"1", "2", "3"})
+        for criticality, key in (keys or {}).items():
+            if criticality not in {"1", "2", "3"}:
+                continue
+            path = f"cadence.templates.{criticality}"
+            if not isinstance(key, str) or not TEMPLATE_KEY.match(key):
+                check.error(path, _("Enter a questionnaire template key (e.g. scrm-sheet)."))
+            elif organization_id is not None and not _template_exists(organization_id, key):
+                check.error(path, _("No questionnaire template with the key “%(key)s”.") % {"key": key})
+            else:
+                out["templates"][criticality] = key
+    if "response_days" in data:
+        value = data["response_days"]
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 365:
+            check.error("cadence.response_days", _("Enter a whole number of days from 1 to 365."))
+        else:
+            out["response_days"] = value
+
+
+def _template_exists(organization_id: int, key: str) -> bool:
+    from django.db.models import Q
+
+    from renkei.questionnaires.models import Template
+
+    return Template.objects.filter(Q(organization_id=organization_id) | Q(organization__isnull=True),
+                                   key=key).exists()

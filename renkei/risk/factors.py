@@ -13,8 +13,9 @@ Two kinds of plug-ins, both registered at import time:
 Likelihood = 1 + the sum of the contributions, rounded half up and capped at 5. Factors never
 subtract, so improving one piece of evidence can only keep or lower the result.
 
-Hooks for remediation actions and incidents are registered and return nothing until those
-records exist (later slices of issue 4 and the incidents capability): no made-up data.
+Remediation actions count through `overdue_remediation` and through verified actions offsetting
+the × answers they fixed. The incident hook is registered and returns nothing until incidents
+exist (the incidents capability): no made-up data.
 """
 
 from __future__ import annotations
@@ -167,35 +168,49 @@ def certifications(scope: Scope, today: datetime.date) -> dict[int, list[tuple[s
 def _describe_gaps(params: Mapping[str, Any]) -> str:
     if params.get("score") is None:
         return _("No submitted questionnaire: gaps unknown")
-    return _("Questionnaire #%(pk)s scored %(score)s / 100 (× counts fully, △ half)") % {
+    text = _("Questionnaire #%(pk)s scored %(score)s / 100 (× counts fully, △ half)") % {
         "pk": params.get("assessment"), "score": params["score"]}
+    if params.get("remediated"):
+        text += " " + _("%(n)s × answers fixed by verified remediation count as ○.") % {
+            "n": params["remediated"]}
+    return text
 
 
-@factor("questionnaire_gaps", gettext_lazy("Questionnaire gaps"), needs=("assessment",),
+@factor("questionnaire_gaps", gettext_lazy("Questionnaire gaps"), needs=("assessment", "remediated"),
         describe=_describe_gaps)
 def questionnaire_gaps(evidence_of: Mapping[str, Any], settings: Mapping[str, Any],
                        today: datetime.date) -> tuple[float, dict] | None:
     latest: LatestAssessment | None = evidence_of.get("assessment")
     if latest is None or latest.score is None:
         return settings["unknown_questionnaire_gap"], {"score": None}
-    gap = (100 - latest.score) / 100
-    return gap * settings["questionnaire_gap_weight"], {"assessment": latest.pk, "score": latest.score}
+    fixed = remediated_items(evidence_of, latest)
+    # A × fixed by a verified action counts as ○: its share of the weighted score is added back.
+    effective = min(100.0, latest.score + 100 * sum(fixed.values()))
+    gap = (100 - effective) / 100
+    params: dict[str, Any] = {"assessment": latest.pk, "score": latest.score}
+    if fixed:
+        params["remediated"] = len(fixed)
+    return gap * settings["questionnaire_gap_weight"], params
 
 
 def _describe_critical(params: Mapping[str, Any]) -> str:
     return _("Critical items not done: %(items)s") % {"items": ", ".join(params.get("items", []))}
 
 
-@factor("critical_items", gettext_lazy("Critical items"), needs=("assessment",),
+@factor("critical_items", gettext_lazy("Critical items"), needs=("assessment", "remediated"),
         describe=_describe_critical)
 def critical_items(evidence_of: Mapping[str, Any], settings: Mapping[str, Any],
                    today: datetime.date) -> tuple[float, dict] | None:
     latest: LatestAssessment | None = evidence_of.get("assessment")
     if latest is None or not latest.critical_failures:
         return None
-    count = len(latest.critical_failures)
+    fixed = remediated_items(evidence_of, latest)
+    failures = [item for item in latest.critical_failures if item not in fixed]
+    if not failures:
+        return None
+    count = len(failures)
     value = min(settings["critical_failure_max"], settings["critical_failure"] * count)
-    return value, {"assessment": latest.pk, "items": list(latest.critical_failures)}
+    return value, {"assessment": latest.pk, "items": failures}
 
 
 def _describe_certifications(params: Mapping[str, Any]) -> str:
@@ -240,12 +255,75 @@ def assessment_age(evidence_of: Mapping[str, Any], settings: Mapping[str, Any],
     return None
 
 
-# Hooks for evidence that does not exist yet. They load nothing and say nothing; the remediation
-# and incident slices replace the loaders (same names) when their records exist.
+# Remediation (renkei.remediation): overdue actions raise likelihood; verified actions that fix a
+# × answer of the latest assessment offset that gap (questionnaire_gaps and critical_items below).
+# Weights: likelihood.overdue_action and overdue_action_max of the settings (defaults below).
+OVERDUE_ACTION = 0.25
+OVERDUE_ACTION_MAX = 1.0
 
 
 @evidence("overdue_actions")
-def overdue_actions(scope: Scope, today: datetime.date) -> dict[int, Any]:
+def overdue_actions(scope: Scope, today: datetime.date) -> dict[int, int]:
+    """Open or in-progress actions past their due date, counted per supplier (one query)."""
+    from django.db.models import Count
+
+    from renkei.remediation.models import Action, ActionStatus, PlanStatus
+
+    rows = (scope.restrict(Action.objects.all(), "plan__supplier")
+            .filter(status__in=[ActionStatus.OPEN, ActionStatus.IN_PROGRESS], due_on__lt=today)
+            .exclude(plan__status=PlanStatus.CANCELLED)
+            .order_by().values("plan__supplier_id").annotate(n=Count("pk")))
+    return {row["plan__supplier_id"]: row["n"] for row in rows}
+
+
+@dataclass(frozen=True)
+class Remediated:
+    """× answers of one assessment fixed by verified actions: {item id: share of the score}."""
+
+    assessment: int
+    items: Mapping[str, float]
+
+
+@evidence("remediated")
+def remediated_answers(scope: Scope, today: datetime.date) -> dict[int, list[Remediated]]:
+    """Per supplier, the × answers (still ×) that a verified action linked to their risk fixed,
+    with each item's share of its assessment's weighted score: weight ÷ the weights of the
+    assessment's scored answers. One query (the share is a correlated subquery)."""
+    from django.db.models import DecimalField, Exists, OuterRef, Subquery, Sum
+
+    from renkei.questionnaires.choices import SCORED_TYPES, AnswerType
+    from renkei.questionnaires.models import Answer
+    from renkei.remediation.models import Action, ActionStatus
+
+    still_cross = Answer.objects.filter(
+        assessment_id=OuterRef("risk__assessment_id"), item_id=OuterRef("risk__item_id"),
+        item__answer_type=AnswerType.TRI_STATE, not_applicable=False, value="not_done")
+    weights = (Answer.objects.filter(assessment_id=OuterRef("risk__assessment_id"), not_applicable=False,
+                                     value__isnull=False, item__answer_type__in=sorted(SCORED_TYPES),
+                                     item__weight__gt=0)
+               .order_by().values("assessment_id").annotate(total=Sum("item__weight")).values("total"))
+    rows = (scope.restrict(Action.objects.all(), "plan__supplier")
+            .filter(status=ActionStatus.VERIFIED, risk__assessment__isnull=False, risk__item__isnull=False)
+            .filter(Exists(still_cross))
+            .annotate(total=Subquery(weights, output_field=DecimalField(max_digits=12, decimal_places=2)))
+            .order_by().values_list("plan__supplier_id", "risk__assessment_id", "risk__item__item_id",
+                                    "risk__item__weight", "total")
+            .distinct())
+    grouped: dict[int, dict[int, dict[str, float]]] = {}
+    for supplier_id, assessment_id, item_id, weight, total in rows:
+        share = float(weight) / float(total) if total else 0.0
+        grouped.setdefault(supplier_id, {}).setdefault(assessment_id, {})[item_id] = share
+    return {supplier_id: [Remediated(pk, items) for pk, items in by_assessment.items()]
+            for supplier_id, by_assessment in grouped.items()}
+
+
+def remediated_items(evidence_of: Mapping[str, Any], latest: LatestAssessment | None) -> Mapping[str, float]:
+    """The fixed × items of LATEST (item id -> share), from the `remediated` evidence."""
+    if latest is None:
+        return {}
+    for found in evidence_of.get("remediated") or ():
+        if found.assessment == latest.pk:
+            return found.items
     return {}
 
 
@@ -253,7 +331,15 @@ def overdue_actions(scope: Scope, today: datetime.date) -> dict[int, Any]:
         describe=lambda params: _("%(n)s remediation actions overdue") % {"n": params.get("count", 0)})
 def overdue_remediation(evidence_of: Mapping[str, Any], settings: Mapping[str, Any],
                         today: datetime.date) -> tuple[float, dict] | None:
-    return None
+    count = evidence_of.get("overdue_actions") or 0
+    if not count:
+        return None
+    per = settings.get("overdue_action", OVERDUE_ACTION)
+    return min(settings.get("overdue_action_max", OVERDUE_ACTION_MAX), per * count), {"count": count}
+
+
+# A hook for evidence that does not exist yet: it loads nothing and says nothing; the incident
+# capability replaces the loader (same name) when its records exist.
 
 
 @evidence("incidents")
@@ -266,3 +352,34 @@ def recent_incidents_evidence(scope: Scope, today: datetime.date) -> dict[int, A
 def recent_incidents(evidence_of: Mapping[str, Any], settings: Mapping[str, Any],
                      today: datetime.date) -> tuple[float, dict] | None:
     return None
+
+
+# --- Contract clauses (renkei.oversight.checklist) ------------------------------------------------
+
+
+@evidence("contract_clauses")
+def contract_clauses_evidence(scope: Scope, today: datetime.date) -> Mapping[int, Any]:
+    """Required clauses the supplier's current contracts lack, per supplier (two queries)."""
+    from renkei.oversight.checklist import contract_clause_gaps
+
+    return contract_clause_gaps(scope, today)
+
+
+def _describe_contract_clauses(params: Mapping[str, Any]) -> str:
+    from renkei.oversight.checklist import clause_label
+
+    return _("Contracts lack clauses criticality %(criticality)s requires: %(clauses)s") % {
+        "criticality": params.get("criticality"),
+        "clauses": "、".join(clause_label(c) for c in params.get("clauses", []))}
+
+
+@factor("contract_clauses", gettext_lazy("Missing contract clauses"), needs=("contract_clauses",),
+        describe=_describe_contract_clauses)
+def contract_clauses(evidence_of: Mapping[str, Any], settings: Mapping[str, Any],
+                     today: datetime.date) -> tuple[float, dict] | None:
+    gaps = evidence_of.get("contract_clauses")
+    if gaps is None or not gaps.missing:
+        return None
+    clauses = gaps.clauses  # each clause counts once, however many contracts lack it
+    value = min(settings["missing_contract_clause_max"], settings["missing_contract_clause"] * len(clauses))
+    return value, {"criticality": gaps.criticality, "clauses": clauses}

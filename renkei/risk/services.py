@@ -149,7 +149,7 @@ def recompute_all(*, today: datetime.date | None = None) -> dict[str, int]:
 
 def save_settings(actor: Actor, organization: Organization, data: Any) -> RiskSettings:
     """Validate DATA, store it, record the change, and recompute the organization's suppliers."""
-    config, errors = validate(data)
+    config, errors = validate(data, organization_id=organization.pk)
     if errors:
         raise SettingsInvalid(errors)
     with transaction.atomic():

@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Relationship(models.TextChoices):
@@ -10,6 +11,16 @@ class Relationship(models.TextChoices):
     SUBCONTRACTOR = "subcontractor", _("Subcontractor")
     GROUP = "group", _("Group company")
     OVERSEAS_SUBSIDIARY = "overseas_subsidiary", _("Overseas subsidiary")
+
+
+class SupplierStatus(models.TextChoices):
+    """Where a supplier is in its lifecycle: a candidate goes through intake (renkei.oversight)
+    before it becomes active; a rejected candidate stays on record but is not treated as a
+    supplier (campaigns skip it)."""
+
+    CANDIDATE = "candidate", _("Candidate (in selection)")
+    ACTIVE = "active", pgettext_lazy("supplier status", "Active")
+    REJECTED = "rejected", _("Rejected candidate")
 
 
 class ChainType(models.TextChoices):

@@ -18,6 +18,7 @@ from renkei.suppliers.choices import (
     ChainType,
     DataClass,
     Relationship,
+    SupplierStatus,
 )
 from renkei.suppliers.models import Certification, Supplier
 
@@ -52,6 +53,7 @@ class SupplierFilterSet(django_filters.FilterSet):
     business_function = django_filters.MultipleChoiceFilter(
         choices=BusinessFunction.choices, label=_("Business function")
     )
+    status = django_filters.ChoiceFilter(choices=SupplierStatus.choices, label=_("Status"))
     tier = django_filters.NumberFilter(label=_("Tier"))
     subcontracted_by = django_filters.NumberFilter(
         field_name="subcontracted_by_id", label=_("Subcontracted by")

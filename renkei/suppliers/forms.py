@@ -132,7 +132,8 @@ class ContractForm(ChildForm):
         model = Contract
         fields = [
             "title", "signed_on", "starts_on", "ends_on", "has_nda", "has_security_clause",
-            "re_outsourcing", "has_audit_right", "has_incident_notification", "notes",
+            "re_outsourcing", "has_audit_right", "has_incident_notification",
+            "incident_notification_hours", "has_data_return", "notes",
         ]
         widgets = {
             "signed_on": DATE_INPUT, "starts_on": DATE_INPUT, "ends_on": DATE_INPUT,

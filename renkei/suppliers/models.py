@@ -24,6 +24,7 @@ from renkei.suppliers.choices import (
     DataClass,
     Relationship,
     ReOutsourcing,
+    SupplierStatus,
 )
 from renkei.suppliers.validators import (
     normalize_digits,
@@ -111,6 +112,10 @@ class Supplier(OwnedModel, TimestampedModel):
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="suppliers", verbose_name=_("tags"))
     notes = models.TextField(_("notes"), blank=True)
+    # Set by supplier selection (renkei.oversight.services), not by the registry forms.
+    status = models.CharField(
+        _("status"), max_length=16, choices=SupplierStatus.choices, default=SupplierStatus.ACTIVE
+    )
 
     supplier_path: ClassVar[str | None] = "id"
     supplier_actions: ClassVar[frozenset[str]] = frozenset({VIEW, CHANGE})
@@ -133,6 +138,7 @@ class Supplier(OwnedModel, TimestampedModel):
             models.Index(fields=["organization", "name"], name="supplier_org_name"),
             models.Index(fields=["organization", "tier"], name="supplier_org_tier"),
             models.Index(fields=["organization", "updated_at"], name="supplier_org_updated"),
+            models.Index(fields=["organization", "status"], name="supplier_org_status"),
         ]
         verbose_name = _("supplier")
         verbose_name_plural = _("suppliers")
@@ -221,6 +227,13 @@ class Contract(OwnedModel, TimestampedModel):
     has_audit_right = models.BooleanField(_("audit right"), default=False)
     has_incident_notification = models.BooleanField(
         _("incident-notification clause"), default=False
+    )
+    incident_notification_hours = models.PositiveSmallIntegerField(
+        _("incident notification within (hours)"), null=True, blank=True,
+        help_text=_("The time the contract gives the supplier to notify us of an incident."),
+    )
+    has_data_return = models.BooleanField(
+        _("return and deletion of data at the end"), default=False
     )
     notes = models.TextField(_("notes"), blank=True)
 

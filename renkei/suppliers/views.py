@@ -72,6 +72,8 @@ TABS = [
     ("chain", gettext_lazy("Subcontractors")),
     ("assessments", gettext_lazy("Questionnaires")),
     ("risk", gettext_lazy("Risk")),
+    ("audits", gettext_lazy("Audits")),
+    ("remediation", gettext_lazy("Remediation")),
     ("history", gettext_lazy("History")),
 ]
 
@@ -249,7 +251,16 @@ def _tab_context(request: HttpRequest, tab: str, supplier: Supplier) -> dict[str
         contacts = Contact.objects.for_user(user, VIEW).filter(supplier=supplier)
         return {"rows": contacts.select_related("user")}
     if tab == "contracts":
-        return {"rows": Contract.objects.for_user(user, VIEW).filter(supplier=supplier)}
+        rows = Contract.objects.for_user(user, VIEW).filter(supplier=supplier)
+        if SupplierAccess.of(user, supplier).is_staff:  # the checklist would tell a contact its 重要度
+            from renkei.oversight.views import contracts_tab_context
+
+            return contracts_tab_context(user, supplier, rows)
+        return {"rows": rows}
+    if tab == "audits":
+        from renkei.oversight.views_audits import supplier_tab_context as audits_tab_context
+
+        return audits_tab_context(user, supplier)
     if tab == "certifications":
         today = timezone.localdate()
         rows = list(Certification.objects.for_user(user, VIEW).filter(supplier=supplier))
@@ -263,8 +274,13 @@ def _tab_context(request: HttpRequest, tab: str, supplier: Supplier) -> dict[str
         return supplier_tab_context(user, supplier, can_send)
     if tab == "risk":
         from renkei.risk.views import supplier_tab_context as risk_tab_context
+        from renkei.risk.views_register import supplier_section_context
 
-        return risk_tab_context(user, supplier)
+        return {**risk_tab_context(user, supplier), **supplier_section_context(user, supplier)}
+    if tab == "remediation":
+        from renkei.remediation.views import supplier_tab_context as remediation_tab_context
+
+        return remediation_tab_context(user, supplier)
     if tab == "chain":
         rows, truncated = descendants(user, supplier)
         return {"ancestors": ancestors(user, supplier), "chain_rows": rows, "truncated": truncated}

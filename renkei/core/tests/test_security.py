@@ -83,6 +83,10 @@ API_MODELS = {
     "contracts": "contract", "certifications": "certification", "audit-entries": "auditentry",
     "templates": "template", "assessments": "assessment", "campaigns": "campaign",
     "supplier-risks": "supplierrisk",
+    "intakes": "intake", "contract-checklist": "contractcheck", "audits": "audit",
+    "audit-findings": "finding",
+    "alerts": "alert",
+    "risks": "risk", "remediation-plans": "remediationplan", "actions": "action",
     "crosswalks": "crosswalk",
 }
 KINDS = ("contacts", "contracts", "certifications")
@@ -162,6 +166,23 @@ def _foreign(world, viewer):
 
     recompute_suppliers([s.pk for s in suppliers])
     objects["supplierrisk"] = list(SupplierRisk.objects.filter(supplier__in=suppliers))
+    # Alerts of the foreign suppliers (the monitoring job's, raised for each of them).
+    from django.utils import timezone
+
+    from renkei.monitoring.models import Alert
+
+    objects["alert"] = [Alert.objects.create(
+        organization=s.organization, supplier=s, kind="critical_gap", key=f"critical_gap:{s.pk}",
+        params={"items": [f"LEAK-{s.code}-ALERT"]}, raised_at=timezone.now(),
+        raised_on=timezone.localdate()) for s in suppliers]
+    # Selection, contract checks and audits of the foreign suppliers (report released).
+    from renkei.oversight.tests.helpers import foreign_objects
+
+    objects.update(foreign_objects(suppliers))
+    # Register entries, remediation plans and actions of the foreign suppliers.
+    from renkei.remediation.tests.helpers import foreign_objects as foreign_remediation
+
+    objects.update(foreign_remediation(suppliers))
     objects["contact"] = objects["contacts"]
     objects["contract"] = objects["contracts"]
     objects["certification"] = objects["certifications"]
@@ -216,6 +237,18 @@ def _urls_with_foreign_objects(world, viewer):
                 urls.append(("/" + template % {**values, "pk": obj.pk}, True))
         elif template.startswith("campaigns/"):
             for obj in objects["campaign"]:
+                urls.append(("/" + template % {**values, "pk": obj.pk}, True))
+        elif template.startswith("monitoring/alerts/"):
+            for obj in objects["alert"]:
+                urls.append(("/" + template % {**values, "pk": obj.pk}, True))
+        elif template.startswith("oversight/"):
+            model = {"intakes": "intake", "audits": "audit", "findings": "finding"}[template.split("/")[1]]
+            for obj in objects[model]:
+                urls.append(("/" + template % {**values, "pk": obj.pk}, True))
+        elif template.startswith(("risk/register/", "remediation/")):
+            model = ("risk" if template.startswith("risk/") else
+                     "action" if template.startswith("remediation/actions/") else "remediationplan")
+            for obj in objects[model]:
                 urls.append(("/" + template % {**values, "pk": obj.pk}, True))
         elif template.startswith("api/v1/"):
             model = API_MODELS[re.match(r"api/v1/([^/.]+)", template).group(1)]

@@ -161,8 +161,10 @@ class SupplierSerializer(BuyerOnlyFieldsMixin, ServiceModelSerializer):
             "id", "organization", "code", "corporate_number", "name", "name_kana", "country",
             "relationship", "chain_type", "tier", "subcontracted_by", "business_function",
             "personal_info_records", "data_classes", "export_controlled", "access_methods",
-            "has_system_access", "tags", "notes", "created_at", "updated_at",
+            "has_system_access", "tags", "notes", "status", "created_at", "updated_at",
         ]
+        # Changed by supplier selection only (renkei.oversight), never by a registry write.
+        read_only_fields = ["status"]
         # Uniqueness is checked in validate() with field-level messages (organization may default).
         validators: ClassVar[list] = []
 
@@ -254,7 +256,8 @@ class ContractSerializer(SupplierChildSerializer):
         fields = [
             "id", "supplier", "title", "signed_on", "starts_on", "ends_on", "has_nda",
             "has_security_clause", "re_outsourcing", "has_audit_right",
-            "has_incident_notification", "notes", "created_at", "updated_at",
+            "has_incident_notification", "incident_notification_hours", "has_data_return",
+            "notes", "created_at", "updated_at",
         ]
 
 

@@ -22,10 +22,22 @@ class Command(RenkeiCommand):
         show.add_argument("code", metavar="SUPPLIER_CODE")
         show.add_argument("--organization", metavar="SLUG",
                           help="Needed when several organizations use the code.")
+        listing = subparsers.add_parser("register", help="The risk register (docs/risk.md).")
+        listing.add_argument("--organization", metavar="SLUG", help="Only this organization.")
+        listing.add_argument("--status", metavar="STATUS",
+                             help="candidate, open, treated, accepted, closed, or active (not closed).")
 
     def run(self, action: str, **options: Any) -> Any:
         if action == "recompute":
             return self.recompute(options.get("organization"))
+        if action == "register":
+            from renkei.risk.register import register_document
+
+            try:
+                return register_document(self._organizations(options.get("organization")),
+                                         options.get("status"))
+            except ValueError as exc:
+                raise fail(str(exc)) from exc
         return self.show(options["code"], options.get("organization"))
 
     def _organizations(self, slug: str | None) -> list[Organization]:
@@ -62,6 +74,9 @@ class Command(RenkeiCommand):
         return risk_data(risk)
 
     def render_text(self, action: str, data: Any) -> str:
+        if action == "register":
+            return "\n".join(f"{r['id']:>6} {r['level']:<8} {r['status']:<9} {r['supplier']:<10} {r['title']}"
+                             for r in data["risks"]) or "No risks."
         if action == "recompute":
             return "\n".join(f"{r['organization']}: {r['suppliers']} suppliers in {r['seconds']} s"
                              for r in data["organizations"]) or "No organizations."
