@@ -114,6 +114,12 @@ def test_campaign_portal_link_excel_review_and_scores(demo, browser, tmp_path):
     assert supplier.evaluate("document.getElementById('answer-progress').value") == \
         supplier.evaluate("document.getElementById('answer-progress').max")
     assert supplier.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
+    # Evidence for the security policy: choosing the file uploads it and reloads at the item.
+    policy = tmp_path / "情報セキュリティ方針.pdf"
+    policy.write_bytes(b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n")
+    with supplier.expect_navigation():
+        supplier.set_input_files("#item-P-01 input[type=file][data-evidence-upload]", str(policy))
+    assert "情報セキュリティ方針.pdf" in supplier.locator("#item-P-01 .evidence-current").inner_text()
     shot(supplier, "walkthrough-3-portal-answered")
     with supplier.expect_navigation():
         supplier.click("text=回答を提出する")

@@ -336,7 +336,8 @@ def test_unreachable_mail_server_keeps_the_invitation(world, client_for, smtp, s
 def run_invite(*args):
     out = io.StringIO()
     with translation.override("en"):
-        call_command("users", "invite", *args, "--json", stdout=out, stderr=io.StringIO())
+        call_command("users", "invite", *args, "--json", "--lang", "en", stdout=out,
+                     stderr=io.StringIO())
     return json.loads(out.getvalue())
 
 
@@ -400,7 +401,7 @@ def test_cli_invite_text_output_without_a_mail_server(world, settings):
     out, err = io.StringIO(), io.StringIO()
     with translation.override("en"):
         call_command("users", "invite", "--supplier", "S1", "--organization", "buyer",
-                     "--email", "ito@s1.example.jp", stdout=out, stderr=err)
+                     "--email", "ito@s1.example.jp", "--lang", "en", stdout=out, stderr=err)
     assert "Invited ito@s1.example.jp to buyer/S1" in out.getvalue()
     assert "Invitation link: http" in out.getvalue()
     assert "/accounts/invitation/" in out.getvalue()

@@ -12,14 +12,17 @@ from abc import ABC, abstractmethod
 from argparse import ArgumentParser
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import translation
 
 
 class RenkeiCommand(BaseCommand, ABC):
     """Base for product commands with a --json switch.
 
     Subclasses implement `add_actions(subparsers)` to declare sub-commands (each parser gets
-    --json added automatically) and `run(action, **options)` returning the data to print.
+    --json and --lang added automatically) and `run(action, **options)` returning the data to
+    print. Messages and names are Japanese unless --lang en is given.
     `render_text(action, data)` turns the data into human text.
     """
 
@@ -32,6 +35,8 @@ class RenkeiCommand(BaseCommand, ABC):
         self.add_actions(subparsers)
         for sub in subparsers.choices.values():
             self.add_json_flag(sub)
+            sub.add_argument("--lang", choices=[code for code, _name in settings.LANGUAGES],
+                             help="Language of messages and names (default ja).")
 
     @staticmethod
     def add_json_flag(parser: ArgumentParser) -> None:
@@ -46,13 +51,14 @@ class RenkeiCommand(BaseCommand, ABC):
     def handle(self, *args: Any, **options: Any) -> None:
         self.json_output = bool(options.get("json"))
         action = options.pop("action")
-        data = self.run(action, **options)
-        if self.json_output:
-            self.write_json(data)
-        else:
-            text = self.render_text(action, data)
-            if text:
-                self.stdout.write(text)
+        with translation.override(options.get("lang") or settings.LANGUAGE_CODE):
+            data = self.run(action, **options)
+            if self.json_output:
+                self.write_json(data)
+            else:
+                text = self.render_text(action, data)
+                if text:
+                    self.stdout.write(text)
 
     @abstractmethod
     def run(self, action: str, **options: Any) -> Any:

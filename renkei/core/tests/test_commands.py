@@ -70,7 +70,7 @@ class TestOrganizationsCommand:
 
     def test_duplicate_slug_is_an_error(self, world):
         with pytest.raises(CommandError, match="already exists"):
-            call_command("organizations", "create", "buyer", "重複")
+            call_command("organizations", "create", "buyer", "重複", "--lang", "en")
 
     def test_text_list(self, world):
         out = io.StringIO()
@@ -156,7 +156,7 @@ class TestUsersCommand:
         ],
     )
     def test_bad_input_is_an_error(self, world, args, message):
-        base = ["users", "create", "newbie", "--email", "n@example.jp"]
+        base = ["users", "create", "newbie", "--email", "n@example.jp", "--lang", "en"]
         with pytest.raises(CommandError, match=message):
             call_command(*base, *args)
 
@@ -179,6 +179,8 @@ class TestUsersCommand:
             call_command(
                 "users",
                 "create",
+                "--lang",
+                "en",
                 "admin",
                 "--email",
                 "a@example.jp",
@@ -223,7 +225,7 @@ class TestAuditVerifyCommand:
 
     def test_text_output(self, trail):
         out = io.StringIO()
-        call_command("audit", "verify", stdout=out)
+        call_command("audit", "verify", "--lang", "en", stdout=out)
         assert out.getvalue().strip() == "Audit trail intact: 3 entries checked."
 
     def test_text_output_in_japanese(self, trail):

@@ -64,6 +64,28 @@
       }
     }
   }
+  // POST DATA (FormData, with the CSRF token) to URL; resolves to the JSON answer, or to
+  // {ok: false, error} when the answer is not JSON. Rejects when the network fails.
+  function postForJson(url, data, token) {
+    data.append("csrfmiddlewaretoken", token.value);
+    return fetch(url, {
+      method: "POST", body: data, credentials: "same-origin",
+      headers: {"X-CSRFToken": token.value, "X-Requested-With": "XMLHttpRequest",
+                "Accept": "application/json"}
+    }).then(function (response) {
+      return response.json().catch(function () {
+        return {ok: false, error: response.status + " " + response.statusText};
+      });
+    });
+  }
+  // Shows "…" while a request runs.
+  function showPending(status, className) {
+    if (status) {
+      status.hidden = false;
+      status.className = className + " small muted";
+      status.textContent = "…";
+    }
+  }
   document.querySelectorAll("form[data-autosave]").forEach(function (form) {
     var token = form.querySelector("input[name=csrfmiddlewaretoken]");
     form.addEventListener("change", function (event) {
@@ -75,22 +97,8 @@
         return;
       }
       var status = li.querySelector(".autosave-status");
-      var data = itemFields(li);
-      data.append("csrfmiddlewaretoken", token.value);
-      if (status) {
-        status.hidden = false;
-        status.className = "autosave-status small muted";
-        status.textContent = "…";
-      }
-      fetch(form.dataset.autosave, {
-        method: "POST", body: data, credentials: "same-origin",
-        headers: {"X-CSRFToken": token.value, "X-Requested-With": "XMLHttpRequest",
-                  "Accept": "application/json"}
-      }).then(function (response) {
-        return response.json().catch(function () {
-          return {ok: false, error: response.status + " " + response.statusText};
-        });
-      }).then(function (result) {
+      showPending(status, "autosave-status");
+      postForJson(form.dataset.autosave, itemFields(li), token).then(function (result) {
         if (status) {
           status.className = "autosave-status small " + (result.ok ? "saved" : "error");
           status.setAttribute("role", result.ok ? "status" : "alert");
@@ -127,21 +135,8 @@
       }
       var data = new FormData();
       data.append("file", input.files[0]);
-      data.append("csrfmiddlewaretoken", token.value);
-      if (status) {
-        status.hidden = false;
-        status.className = "evidence-status small muted";
-        status.textContent = "…";
-      }
-      fetch(input.dataset.evidenceUpload, {
-        method: "POST", body: data, credentials: "same-origin",
-        headers: {"X-CSRFToken": token.value, "X-Requested-With": "XMLHttpRequest",
-                  "Accept": "application/json"}
-      }).then(function (response) {
-        return response.json().catch(function () {
-          return {ok: false, error: response.status + " " + response.statusText};
-        });
-      }).then(function (result) {
+      showPending(status, "evidence-status");
+      postForJson(input.dataset.evidenceUpload, data, token).then(function (result) {
         if (result.ok) {
           window.location.hash = "item-" + box.dataset.evidenceItem;
           window.location.reload();

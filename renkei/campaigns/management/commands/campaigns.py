@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
-from django.utils import translation
 from django.utils.translation import gettext as _
 
 from renkei.audit.services import Actor
@@ -43,12 +41,7 @@ class Command(RenkeiCommand):
         close = subparsers.add_parser(
             "close", help="Close a campaign: no more invitations or reminders.")
         close.add_argument("id", type=int)
-        for sub in (create, show, close):
-            sub.add_argument("--lang", choices=[code for code, _name in settings.LANGUAGES])
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        with translation.override(options.get("lang") or settings.LANGUAGE_CODE):
-            super().handle(*args, **options)
 
     def run(self, action: str, **options: Any) -> Any:
         if action in ("show", "close"):

@@ -15,8 +15,6 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.conf import settings
-from django.utils import translation
 from django.utils.translation import gettext as _
 
 from renkei.audit.services import Actor
@@ -63,13 +61,7 @@ class Command(RenkeiCommand):
         answer.add_argument("--comment", help="A comment on the answer.")
         submission = subparsers.add_parser("submit", help="Submit an assessment.")
         submission.add_argument("id", type=int)
-        for sub in (create, show, answer, submission):
-            sub.add_argument("--lang", choices=[code for code, _name in settings.LANGUAGES],
-                             help="Language of messages (default ja).")
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        with translation.override(options.get("lang") or settings.LANGUAGE_CODE):
-            super().handle(*args, **options)
 
     def run(self, action: str, **options: Any) -> Any:
         try:

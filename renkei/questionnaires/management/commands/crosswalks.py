@@ -13,9 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Count, F, Q
-from django.utils import translation
 from django.utils.translation import gettext as _
 
 from renkei.accounts.models import Organization
@@ -40,13 +38,7 @@ class Command(RenkeiCommand):
         listing = subparsers.add_parser("list", help="List crosswalks.")
         listing.add_argument("--organization", metavar="SLUG",
                              help="Include this organization's crosswalks (besides the built-in).")
-        for sub in (load, listing):
-            sub.add_argument("--lang", choices=[code for code, _name in settings.LANGUAGES],
-                             help="Language of names and messages (default ja).")
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        with translation.override(options.get("lang") or settings.LANGUAGE_CODE):
-            super().handle(*args, **options)
 
     def run(self, action: str, **options: Any) -> Any:
         if action == "load":

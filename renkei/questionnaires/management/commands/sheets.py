@@ -14,9 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import CommandError
-from django.utils import translation
 from django.utils.translation import gettext as _
 
 from renkei.accounts.models import User
@@ -39,13 +37,7 @@ class Command(RenkeiCommand):
         importing.add_argument("--as", dest="as_user", metavar="USERNAME",
                                help="Act as this user: their access applies and the audit trail "
                                     "names them.")
-        for sub in (export, importing):
-            sub.add_argument("--lang", choices=[code for code, _name in settings.LANGUAGES],
-                             help="Language of messages and of the exported sheet (default ja).")
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        with translation.override(options.get("lang") or settings.LANGUAGE_CODE):
-            super().handle(*args, **options)
 
     def run(self, action: str, **options: Any) -> Any:
         if action == "export":

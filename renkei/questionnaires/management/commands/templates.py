@@ -12,9 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.db.models import F, Q
-from django.utils import translation
 from django.utils.translation import gettext as _
 
 from renkei.accounts.models import Organization
@@ -67,13 +65,7 @@ class Command(RenkeiCommand):
         listing.add_argument("--organization", metavar="SLUG",
                              help="Include this organization's templates (besides the built-in).")
         listing.add_argument("--all-versions", action="store_true", help="Every version.")
-        for sub in (load, listing):
-            sub.add_argument("--lang", choices=[code for code, _name in settings.LANGUAGES],
-                             help="Language of names and messages (default ja).")
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        with translation.override(options.get("lang") or settings.LANGUAGE_CODE):
-            super().handle(*args, **options)
 
     def run(self, action: str, **options: Any) -> Any:
         if action == "load":
