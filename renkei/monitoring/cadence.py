@@ -1,7 +1,8 @@
 """Reassessment on the cadence (STEP 3: 定期的な再評価).
 
-Each rated supplier is due again `months[level]` months after its last submitted assessment
-(any template; submitted or approved), or after its registration if it was never assessed. On
+Each rated supplier is due again `min(months[level], tier_months[重要度])` months after its last
+submitted assessment (any template; submitted or approved), or after its registration if it was
+never assessed. On
 the due day (or the first run after it) the daily job sends the template its 重要度 is configured
 for, unless the supplier already has an open assessment of that template key (as campaigns do):
 so an assessment is never created twice, however often the job runs. Creation is set-based: one
@@ -67,6 +68,7 @@ class Due:
 def schedule(ctx: Context) -> dict[int, Due]:
     """{supplier id: Due} for every rated supplier of the organization (one query + the levels)."""
     months = ctx.config["cadence"]["months"]
+    tier_months = ctx.config["cadence"]["tier_months"]
     levels = ctx.levels
     # Active suppliers only: a candidate is in selection (its intake questionnaire comes from
     # renkei.oversight), a rejected one is not a supplier.
@@ -83,8 +85,9 @@ def schedule(ctx: Context) -> dict[int, Due]:
             continue
         level, _rank, criticality = rated
         basis = (last or created_at).astimezone(tz).date()
-        found[pk] = Due(level, criticality, months[level], basis, last is not None,
-                        add_months(basis, months[level]))
+        # The level's cadence, or the 重要度's when that is shorter.
+        every = min(months[level], tier_months[str(criticality)])
+        found[pk] = Due(level, criticality, every, basis, last is not None, add_months(basis, every))
     return found
 
 

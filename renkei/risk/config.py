@@ -92,12 +92,13 @@ DEFAULT_CONFIG: dict[str, Any] = {
         },
         "incident_notification_hours": 24,
     },
-    # Reassessment (STEP 3, renkei.monitoring): months between assessments per level, counted
-    # from the last submitted assessment (or the supplier's registration); the template key each
-    # 重要度 is sent; days the supplier gets to answer.
+    # Reassessment (STEP 3, renkei.monitoring): months between assessments per level and per
+    # 重要度 (the shorter applies), counted from the last submitted assessment (or the
+    # supplier's registration); the template key each 重要度 is sent; days to answer.
     "cadence": {
         "enabled": True,
         "months": {C: 6, H: 12, M: 18, L: 24},
+        "tier_months": {"1": 12, "2": 24, "3": 24},
         "templates": {"1": "scrm-sheet", "2": "scrm-sheet", "3": "scrm-sheet"},
         "response_days": 30,
     },
@@ -370,6 +371,22 @@ def _cadence(check: _Checker, data: Any, out: dict[str, Any], organization_id: i
                     check.error(f"cadence.months.{higher}", _(
                         "Must not be longer than the months of %(level)s (a higher level is "
                         "reassessed at least as often).") % {"level": lower})
+    if "tier_months" in data:
+        tiers = check.mapping("cadence.tier_months", data["tier_months"], {"1", "2", "3"})
+        for criticality, value in (tiers or {}).items():
+            if criticality not in {"1", "2", "3"}:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 120:
+                check.error(f"cadence.tier_months.{criticality}",
+                            _("Enter a whole number of months from 1 to 120."))
+            else:
+                out["tier_months"][criticality] = value
+        if not any(p.startswith("cadence.tier_months") for p in check.errors):
+            for more, less in (("1", "2"), ("2", "3")):
+                if out["tier_months"][more] > out["tier_months"][less]:
+                    check.error(f"cadence.tier_months.{more}", _(
+                        "Must not be longer than the months of criticality %(lower)s (a more "
+                        "important supplier is reassessed at least as often).") % {"lower": less})
     if "templates" in data:
         keys = check.mapping("cadence.templates", data["templates"], {"1", "2", "3"})
         for criticality, key in (keys or {}).items():

@@ -145,3 +145,25 @@ def test_a_supplier_without_a_portal_contact_is_invited_once_one_is_added(rated,
     assert result["invitations"]["unreachable"] == 1 and not smtp.to(rated.supplier1.email)
     Contact.objects.filter(supplier=rated.s1).update(portal_access=True)
     assert run_daily(datetime.date(2025, 7, 11))["invitations"]["sent"] == 1
+
+
+def test_a_more_important_supplier_is_reassessed_on_its_criticality_cadence(rated):
+    # Low level (24 months) but 重要度 1 (12 months): the shorter applies.
+    set_level(rated.s1, "low", criticality=1)
+    set_level(rated.s2, "low", criticality=3)
+    run_daily(datetime.date(2026, 1, 9), mail=False)
+    assert not Reassessment.objects.exists()
+    run_daily(datetime.date(2026, 1, 10), mail=False)
+    reassessment = Reassessment.objects.get()
+    assert (reassessment.supplier, reassessment.months) == (rated.s1, 12)
+    run_daily(datetime.date(2027, 1, 10), mail=False)
+    assert Reassessment.objects.get(supplier=rated.s2).months == 24
+
+
+def test_criticality_cadence_is_validated():
+    config, errors = validate({"cadence": {"tier_months": {"1": 6, "2": 12, "3": 36}}})
+    assert errors == {} and config["cadence"]["tier_months"] == {"1": 6, "2": 12, "3": 36}
+    _config, errors = validate({"cadence": {"tier_months": {"1": 24, "2": 12, "3": 0}}})
+    assert set(errors) == {"cadence.tier_months.3"}
+    _config, errors = validate({"cadence": {"tier_months": {"1": 24, "2": 12}}})
+    assert set(errors) == {"cadence.tier_months.1"}
