@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views import i18n as i18n_views
@@ -14,6 +14,9 @@ from django.views import i18n as i18n_views
 from renkei.accounts.models import Organization
 from renkei.core.models import contact_supplier_ids
 from renkei.core.permissions import ADD, VIEW
+from renkei.questionnaires.choices import ANSWERABLE_STATUSES
+from renkei.questionnaires.models import Assessment
+from renkei.remediation.models import Action, ActionStatus, OwnerSide, PlanStatus
 from renkei.suppliers.choices import AccessMethod, Relationship
 from renkei.suppliers.filtersets import CertificationStatus, SupplierFilterSet
 from renkei.suppliers.models import Supplier
@@ -72,8 +75,27 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "is_staff": is_staff,
         "staff": _staff_summary(user) if is_staff else None,
         "own_suppliers": own_suppliers,
+        "todo": _supplier_todo(user, [s.pk for s in own_suppliers]) if own_suppliers else None,
     }
     return render(request, "core/dashboard.html", context)
+
+
+TODO_ROWS = 20
+
+
+def _supplier_todo(user: Any, supplier_ids: list[int]) -> dict[str, list[Any]]:
+    """What a supplier contact has to do, soonest due first: questionnaires open for answers and
+    the supplier's own actions of agreed remediation plans (two queries)."""
+    due_first = (F("due_on").asc(nulls_last=True), "pk")
+    assessments = (Assessment.objects.for_user(user, VIEW)
+                   .filter(supplier_id__in=supplier_ids, status__in=list(ANSWERABLE_STATUSES))
+                   .select_related("template", "supplier").order_by(*due_first)[:TODO_ROWS])
+    actions = (Action.objects.for_user(user, VIEW)
+               .filter(plan__supplier_id__in=supplier_ids, plan__status=PlanStatus.AGREED,
+                       owner_side=OwnerSide.SUPPLIER,
+                       status__in=[ActionStatus.OPEN, ActionStatus.IN_PROGRESS])
+               .select_related("plan", "plan__supplier").order_by(*due_first)[:TODO_ROWS])
+    return {"assessments": list(assessments), "actions": list(actions)}
 
 
 def set_language(request: HttpRequest) -> HttpResponse:

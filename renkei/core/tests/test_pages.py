@@ -99,6 +99,46 @@ def test_supplier_contact_dashboard_shows_only_its_supplier(world, client_for):
     assert "取引先担当者" in page
 
 
+def test_supplier_contact_dashboard_lists_what_to_do(world, client_for):
+    import datetime
+
+    from renkei.audit.services import Actor
+    from renkei.questionnaires.assessments_services import create_assessment
+    from renkei.questionnaires.models import Template
+    from renkei.remediation.services import agree_plan, create_action
+
+    client = client_for(world.supplier1)
+    page = client.get(reverse("dashboard")).content.decode()
+    assert "いま回答・対応が必要なものはありません。" in page
+    actor = Actor.system("test")
+    template = Template.objects.get(key="scrm-sheet", organization__isnull=True)
+    create_assessment(actor, world.s1, template, due_on=datetime.date(2026, 12, 1))
+    create_assessment(actor, world.s2, template)  # another supplier's: never listed
+    mine = create_action(actor, world.s1, title="バックアップの復元テスト", source="manual",
+                         due_on=datetime.date(2026, 12, 15))
+    agree_plan(actor, mine.plan)
+    create_action(actor, world.s2, title="他社の対策", source="manual")
+    page = client.get(reverse("dashboard")).content.decode()
+    todo = page[page.index('id="supplier-todo"'):page.index("</section>", page.index('id="supplier-todo"'))]
+    assert "サプライチェーンリスク管理シート" in todo and "回答期限 2026-12-01" in todo
+    assert "バックアップの復元テスト" in todo and "期限 2026-12-15" in todo
+    assert "他社の対策" not in page and todo.count('data-todo="assessment"') == 1
+    # The list costs the same however much there is to do.
+    before = len(_queries_of(client))
+    for n in range(3):
+        create_action(actor, world.s1, title=f"追加の対策 {n}", source="manual")
+    assert len(_queries_of(client)) == before
+
+
+def _queries_of(client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(reverse("dashboard")).status_code == 200
+    return captured.captured_queries
+
+
 def test_nobody_sees_that_it_has_no_access(world, client_for):
     page = client_for(world.nobody).get(reverse("dashboard")).content.decode()
     assert "権限" in page
