@@ -56,6 +56,23 @@ class Invitation:
     sent: bool  # the e-mail was handed to the mail server
 
 
+def active_member(organization_id: int, value: Any) -> User | None:
+    """The active staff member of the organization that VALUE (a user or a user id, as a form or
+    the API sends it) names; None for a blank VALUE. Raises LookupError for anyone else."""
+    if value in (None, ""):
+        return None
+    user_id = value.pk if isinstance(value, User) else value
+    try:
+        user_id = int(user_id)
+    except (TypeError, ValueError):
+        raise LookupError(value) from None
+    member = (Membership.objects.filter(organization_id=organization_id, user_id=user_id,
+                                        user__is_active=True).select_related("user").first())
+    if member is None:
+        raise LookupError(value)
+    return member.user
+
+
 def absolute_url(path: str) -> str:
     return f"{settings.RENKEI_BASE_URL}{path}"
 

@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
+from renkei.accounts.services import active_member
 from renkei.audit.models import AuditEntry
 from renkei.audit.services import Actor, PendingEntry, record_many, snapshot
 from renkei.core.models import contact_supplier_ids, member_organization_ids, staff_may
@@ -110,23 +111,10 @@ def _date(name: str, value: Any) -> datetime.date | None:
 
 
 def _owner(organization_id: int, value: Any) -> Any:
-    if value in (None, ""):
-        return None
-    from renkei.accounts.models import Membership, User
-
-    owner_id = value.pk if isinstance(value, User) else value
     try:
-        owner_id = int(owner_id)
-    except (TypeError, ValueError):
-        owner_id = 0
-    member = (
-        Membership.objects.filter(organization_id=organization_id, user_id=owner_id, user__is_active=True)
-        .select_related("user")
-        .first()
-    )
-    if member is None:
-        raise _field_error("owner", _("Choose a member of the organization."))
-    return member.user
+        return active_member(organization_id, value)
+    except LookupError:
+        raise _field_error("owner", _("Choose a member of the organization.")) from None
 
 
 def _collect(checks: dict[str, Any]) -> dict[str, Any]:

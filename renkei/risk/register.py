@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
+from renkei.accounts.services import active_member
 from renkei.audit.models import AuditEntry
 from renkei.audit.services import Actor, PendingEntry, record_many, snapshot
 from renkei.core.models import staff_may
@@ -137,24 +138,11 @@ def impacts_of(organization_id: int, supplier_ids: Iterable[int]) -> dict[int, i
 
 def _owner_ok(organization_id: int, owner: Any) -> Any:
     """OWNER (a user or an id) if they are staff of the organization; None for no owner."""
-    if owner in (None, ""):
-        return None
-    from renkei.accounts.models import Membership, User
-
-    owner_id = owner.pk if isinstance(owner, User) else owner
     try:
-        owner_id = int(owner_id)
-    except (TypeError, ValueError):
-        owner_id = 0
-    member = (
-        Membership.objects.filter(organization_id=organization_id, user_id=owner_id, user__is_active=True)
-        .select_related("user")
-        .first()
-    )
-    if member is None:
+        return active_member(organization_id, owner)
+    except LookupError:
         message = _("Choose a member of the organization.")
-        raise RegisterError(message, {"owner": message})
-    return member.user
+        raise RegisterError(message, {"owner": message}) from None
 
 
 def owner_choices(organization_id: int) -> list[Any]:
