@@ -10,11 +10,13 @@ active language) names the allowed values.
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from types import MappingProxyType
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -152,20 +154,26 @@ def _not_one_of(raw: Any, spec: AnswerSpec) -> AnswerError:
                        % {"value": str(raw)[:50], "allowed": allowed_text(spec)})
 
 
-def _choice_lookup(spec: AnswerSpec) -> dict[str, str]:
+def _choice_lookup(spec: AnswerSpec) -> Mapping[str, str]:
     """Typed token -> choice value: values, labels (ja and en, with and without their leading
-    symbol) and, for ○/△/× and yes/no, the usual ways of writing them."""
+    symbol) and, for ○/△/× and yes/no, the usual ways of writing them. Built once per set of
+    choices (an import of 1,000 sheets asks for the same few thousands of times)."""
     spec = spec.with_default_choices()
+    return _lookup_for(spec.answer_type, spec.choices)
+
+
+@functools.lru_cache(maxsize=2048)
+def _lookup_for(answer_type: str, choices: tuple[ChoiceSpec, ...]) -> Mapping[str, str]:
     lookup: dict[str, str] = {}
     synonyms = {AnswerType.TRI_STATE: TRI_STATE_TOKENS, AnswerType.YES_NO: YES_NO_TOKENS}.get(
-        spec.answer_type, {}
+        answer_type, {}
     )
-    values = {c.value for c in spec.choices}
+    values = {c.value for c in choices}
     for value, tokens in synonyms.items():
         if value in values:
             for token in tokens:
                 lookup[_key(token)] = value
-    for choice in spec.choices:
+    for choice in choices:
         for label in (choice.label_ja, choice.label_en):
             if not label:
                 continue
@@ -174,7 +182,7 @@ def _choice_lookup(spec: AnswerSpec) -> dict[str, str]:
             if rest and len(head) == 1 and not head.isalnum():
                 lookup.setdefault(_key(rest), choice.value)  # "対応済み" for "○ 対応済み"
         lookup[_key(choice.value)] = choice.value  # a stored value always wins
-    return lookup
+    return MappingProxyType(lookup)
 
 
 def _parse_choice(spec: AnswerSpec, raw: Any, lookup: Mapping[str, str]) -> str:
