@@ -1,5 +1,10 @@
 // Progressive enhancement only: every page works without this file.
 (function () {
+  // On a phone the main navigation is one row that scrolls sideways: show the current section.
+  var current = document.querySelector(".main-nav a[aria-current=page]");
+  if (current && current.parentNode.scrollWidth > current.parentNode.clientWidth) {
+    current.parentNode.scrollLeft = current.offsetLeft - current.parentNode.offsetLeft - 16;
+  }
   "use strict";
   // Buttons with data-confirm ask before submitting (e.g. rotating the API token).
   document.addEventListener("submit", function (event) {
