@@ -80,7 +80,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "core/dashboard.html", context)
 
 
-TODO_ROWS = 20
+TASK_ROWS = 20
 
 
 def _supplier_todo(user: Any, supplier_ids: list[int]) -> dict[str, list[Any]]:
@@ -89,12 +89,12 @@ def _supplier_todo(user: Any, supplier_ids: list[int]) -> dict[str, list[Any]]:
     due_first = (F("due_on").asc(nulls_last=True), "pk")
     assessments = (Assessment.objects.for_user(user, VIEW)
                    .filter(supplier_id__in=supplier_ids, status__in=list(ANSWERABLE_STATUSES))
-                   .select_related("template", "supplier").order_by(*due_first)[:TODO_ROWS])
+                   .select_related("template", "supplier").order_by(*due_first)[:TASK_ROWS])
     actions = (Action.objects.for_user(user, VIEW)
                .filter(plan__supplier_id__in=supplier_ids, plan__status=PlanStatus.AGREED,
                        owner_side=OwnerSide.SUPPLIER,
                        status__in=[ActionStatus.OPEN, ActionStatus.IN_PROGRESS])
-               .select_related("plan", "plan__supplier").order_by(*due_first)[:TODO_ROWS])
+               .select_related("plan", "plan__supplier").order_by(*due_first)[:TASK_ROWS])
     return {"assessments": list(assessments), "actions": list(actions)}
 
 

@@ -93,6 +93,12 @@ def _locked(audit: Audit) -> Audit:
     return Audit.objects.select_for_update().get(pk=audit.pk)
 
 
+def _write_audit(actor: Actor, locked: Audit, before: dict[str, Any]) -> Audit:
+    """Save LOCKED (an audit) with its audit-trail entry, filed under its supplier."""
+    return _write(actor, locked, before, supplier_id=locked.supplier_id,
+                  organization_id=locked.organization_id, exclude=["supplier", "organization"])
+
+
 def update_audit(actor: Actor, audit: Audit, data: dict[str, Any]) -> Audit:
     """Change the plan (kind, date, scope, auditors) and, once done, the summary."""
     require(actor, audit.organization_id, CHANGE)
@@ -105,14 +111,7 @@ def update_audit(actor: Actor, audit: Audit, data: dict[str, Any]) -> Audit:
             if name in data:
                 value = data[name]
                 setattr(locked, name, value.strip() if isinstance(value, str) else value)
-        return _write(
-            actor,
-            locked,
-            before,
-            supplier_id=locked.supplier_id,
-            organization_id=locked.organization_id,
-            exclude=["supplier", "organization"],
-        )
+        return _write_audit(actor, locked, before)
 
 
 def set_status(
@@ -137,14 +136,7 @@ def set_status(
             locked.done_on = done_on or timezone.localdate()
         if summary is not None:
             locked.summary = summary.strip()
-        return _write(
-            actor,
-            locked,
-            before,
-            supplier_id=locked.supplier_id,
-            organization_id=locked.organization_id,
-            exclude=["supplier", "organization"],
-        )
+        return _write_audit(actor, locked, before)
 
 
 def release_report(actor: Actor, audit: Audit) -> Audit:
@@ -158,14 +150,7 @@ def release_report(actor: Actor, audit: Audit) -> Audit:
             return locked
         before = snapshot(locked)
         locked.report_released_at = timezone.now()
-        return _write(
-            actor,
-            locked,
-            before,
-            supplier_id=locked.supplier_id,
-            organization_id=locked.organization_id,
-            exclude=["supplier", "organization"],
-        )
+        return _write_audit(actor, locked, before)
 
 
 def add_finding(
