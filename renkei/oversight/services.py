@@ -26,6 +26,8 @@ from django.utils.translation import gettext as _
 
 from renkei.audit.models import AuditEntry
 from renkei.audit.services import Actor, PendingEntry, record_many, snapshot
+from renkei.core.errors import NotAllowed as BaseNotAllowed
+from renkei.core.errors import ServiceError
 from renkei.core.models import staff_may
 from renkei.core.permissions import ADD, CHANGE, MANAGE
 from renkei.oversight.choices import Decision, IntakeStep
@@ -38,16 +40,11 @@ DEFAULT_TEMPLATE = "scrm-sheet"
 READY_FOR_DECISION = ("submitted", "approved")
 
 
-class OversightError(Exception):
-    """A refused change; str() is the user's message (active language). ERRORS: field -> message."""
-
-    def __init__(self, message: str, errors: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.errors = errors or {}
+class OversightError(ServiceError):
+    """A refused change to an intake, a contract check or an audit."""
 
 
-class NotAllowed(OversightError):
+class NotAllowed(OversightError, BaseNotAllowed):
     """The user may see the record but not do this with it (403)."""
 
 

@@ -24,6 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from renkei.audit.services import Actor
+from renkei.core.api.errors import api_error
 from renkei.core.api.viewsets import OwnedQueryMixin
 from renkei.core.downloads import attachment_response
 from renkei.core.models import staff_may
@@ -164,10 +165,6 @@ class ActionFilterSet(django_filters.FilterSet):
         fields: list[str] = []
 
 
-def _error(exc: services.RemediationError) -> Exception:
-    if isinstance(exc, services.NotAllowed):
-        return PermissionDenied(exc.message)
-    return ValidationError(exc.errors or {"detail": exc.message})
 
 
 def _staff(user: Any, organization_id: int, action: str = CHANGE) -> None:
@@ -216,7 +213,7 @@ class RemediationPlanViewSet(
                 Actor.from_request(request), supplier, title=data.get("title", ""), due_on=data.get("due_on")
             )
         except services.RemediationError as exc:
-            raise _error(exc) from exc
+            raise api_error(exc) from exc
         return self._detail(plan, status.HTTP_201_CREATED)
 
     def _transition(self, run: Any) -> Response:
@@ -225,7 +222,7 @@ class RemediationPlanViewSet(
         try:
             run(Actor.from_request(self.request), plan)
         except services.RemediationError as exc:
-            raise _error(exc) from exc
+            raise api_error(exc) from exc
         return self._detail(plan)
 
     @extend_schema(request=None, responses={200: PlanSerializer})
@@ -280,7 +277,7 @@ class ActionViewSet(
         try:
             created = services.add_action(Actor.from_request(request), plan, data)
         except services.RemediationError as exc:
-            raise _error(exc) from exc
+            raise api_error(exc) from exc
         return self._detail(created, status.HTTP_201_CREATED)
 
     @extend_schema(request=ActionUpdateSerializer, responses={200: ActionSerializer})
@@ -292,7 +289,7 @@ class ActionViewSet(
         try:
             services.update_action(Actor.from_request(request), obj, dict(payload.validated_data))
         except services.RemediationError as exc:
-            raise _error(exc) from exc
+            raise api_error(exc) from exc
         return self._detail(obj)
 
     @extend_schema(
@@ -316,7 +313,7 @@ class ActionViewSet(
                 upload=data.get("evidence"),
             )
         except services.RemediationError as exc:
-            raise _error(exc) from exc
+            raise api_error(exc) from exc
         return self._detail(obj)
 
     def _review(self, request: Request, run: Any) -> Response:
@@ -327,7 +324,7 @@ class ActionViewSet(
         try:
             run(Actor.from_request(request), obj, payload.validated_data.get("note", ""))
         except services.RemediationError as exc:
-            raise _error(exc) from exc
+            raise api_error(exc) from exc
         return self._detail(obj)
 
     @extend_schema(request=NoteSerializer, responses={200: ActionSerializer})

@@ -30,6 +30,8 @@ from django.utils.translation import pgettext_lazy
 from renkei.accounts.services import active_member
 from renkei.audit.models import AuditEntry
 from renkei.audit.services import Actor, PendingEntry, record_many, snapshot
+from renkei.core.errors import NotAllowed as BaseNotAllowed
+from renkei.core.errors import ServiceError
 from renkei.core.models import contact_supplier_ids, member_organization_ids, staff_may
 from renkei.core.permissions import ADD, CHANGE, VIEW
 from renkei.remediation.models import (
@@ -57,16 +59,11 @@ STATUS_LABELS = {
 SUPPLIER_STATUSES = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS, ActionStatus.DONE)
 
 
-class RemediationError(Exception):
-    """A refused change; str() is the user's message (active language). ERRORS: field -> message."""
-
-    def __init__(self, message: str, errors: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.errors = errors or {}
+class RemediationError(ServiceError):
+    """A refused change to a plan or an action."""
 
 
-class NotAllowed(RemediationError):
+class NotAllowed(RemediationError, BaseNotAllowed):
     """The user may see the plan or action but not do this with it."""
 
 

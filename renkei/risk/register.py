@@ -27,6 +27,8 @@ from django.utils.translation import pgettext_lazy
 from renkei.accounts.services import active_member
 from renkei.audit.models import AuditEntry
 from renkei.audit.services import Actor, PendingEntry, record_many, snapshot
+from renkei.core.errors import NotAllowed as BaseNotAllowed
+from renkei.core.errors import ServiceError
 from renkei.core.models import staff_may
 from renkei.core.permissions import ADD, CHANGE, MANAGE
 from renkei.risk.choices import LEVEL_RANK, SCALE, RiskSource, RiskStatus, Treatment
@@ -50,16 +52,11 @@ STATUS_LABELS = {
 ACTIVE_STATUSES = (RiskStatus.CANDIDATE, RiskStatus.OPEN, RiskStatus.TREATED, RiskStatus.ACCEPTED)
 
 
-class RegisterError(Exception):
-    """A refused change; str() is the user's message (active language). ERRORS: field -> message."""
-
-    def __init__(self, message: str, errors: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.errors = errors or {}
+class RegisterError(ServiceError):
+    """A refused change to the register."""
 
 
-class NotAllowed(RegisterError):
+class NotAllowed(RegisterError, BaseNotAllowed):
     """The user may see the risk but not do this with it."""
 
 

@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from renkei.audit.services import Actor
+from renkei.core.api.errors import api_error
 from renkei.core.api.viewsets import OwnedQueryMixin
 from renkei.core.downloads import attachment_response
 from renkei.core.permissions import ADD, VIEW
@@ -35,10 +36,8 @@ from renkei.suppliers.models import Contract, Supplier
 def _call(call: Any) -> Any:
     try:
         return call()
-    except services.NotAllowed as exc:
-        raise PermissionDenied(exc.message) from exc
     except services.OversightError as exc:
-        raise ValidationError(exc.errors or {"detail": exc.message}) from exc
+        raise api_error(exc) from exc
 
 
 class IntakeViewSet(OwnedQueryMixin, viewsets.ReadOnlyModelViewSet):

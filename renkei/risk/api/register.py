@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from renkei.audit.services import Actor
+from renkei.core.api.errors import api_error
 from renkei.core.api.viewsets import OwnedQueryMixin
 from renkei.core.models import staff_may
 from renkei.core.permissions import ADD, CHANGE
@@ -138,10 +139,6 @@ class RiskFilterSet(django_filters.FilterSet):
         return queryset.filter(level_rank=LEVEL_RANK[value])
 
 
-def _error(exc: register.RegisterError) -> Exception:
-    if isinstance(exc, register.NotAllowed):
-        return PermissionDenied(exc.message)
-    return ValidationError(exc.errors or {"detail": exc.message})
 
 
 class RiskViewSet(OwnedQueryMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -186,7 +183,7 @@ class RiskViewSet(OwnedQueryMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
                 owner=data.get("owner"),
             )
         except register.RegisterError as exc:
-            raise _error(exc) from exc
+            raise api_error(exc) from exc
         return self._detail(risk, status.HTTP_201_CREATED)
 
     @extend_schema(request=RiskUpdateSerializer, responses={200: RiskSerializer})
@@ -197,7 +194,7 @@ class RiskViewSet(OwnedQueryMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
         try:
             register.update(Actor.from_request(request), risk, dict(payload.validated_data))
         except register.RegisterError as exc:
-            raise _error(exc) from exc
+            raise api_error(exc) from exc
         return self._detail(risk)
 
     @extend_schema(request=ConfirmSerializer, responses={200: RiskSerializer})
@@ -210,7 +207,7 @@ class RiskViewSet(OwnedQueryMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
         try:
             register.confirm(Actor.from_request(request), risk, **payload.validated_data)
         except register.RegisterError as exc:
-            raise _error(exc) from exc
+            raise api_error(exc) from exc
         return self._detail(risk)
 
     def _reasoned(self, request: Request, run: Any) -> Response:
@@ -220,7 +217,7 @@ class RiskViewSet(OwnedQueryMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
         try:
             run(Actor.from_request(request), risk, payload.validated_data.get("reason", ""))
         except register.RegisterError as exc:
-            raise _error(exc) from exc
+            raise api_error(exc) from exc
         return self._detail(risk)
 
     @extend_schema(request=ReasonSerializer, responses={200: RiskSerializer})
@@ -251,5 +248,5 @@ class RiskViewSet(OwnedQueryMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
         try:
             register.accept(Actor.from_request(request), risk, **payload.validated_data)
         except register.RegisterError as exc:
-            raise _error(exc) from exc
+            raise api_error(exc) from exc
         return self._detail(risk)
