@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "renkei.remediation",
     "renkei.oversight",
     "renkei.monitoring",
+    "renkei.graph",
+    "renkei.pki",
 ]
 
 MIDDLEWARE = [
