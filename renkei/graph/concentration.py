@@ -90,7 +90,7 @@ def single_points(graph: Graph) -> list[tuple[int, list[int]]]:
                         stopped.add(nxt)
                         following.append(nxt)
             frontier = following
-        halted = sorted(n for n in stopped if kinds[n] in targets)
+        halted = sorted((n for n in stopped if kinds[n] in targets), key=graph.keys.__getitem__)
         if halted:
             result.append((start, halted))
     result.sort(key=lambda item: (-len(item[1]), graph.keys[item[0]]))
@@ -128,7 +128,8 @@ def shared_parties(graph: Graph) -> list[tuple[int, list[int]]]:
         for party in seen:
             if party != start and kinds[party] == supplier:
                 behind[party].append(start)
-    result = [(party, sorted(users)) for party, users in behind.items() if len(users) >= MIN_SHARED]
+    result = [(party, sorted(users, key=graph.keys.__getitem__)) for party, users in behind.items()
+              if len(users) >= MIN_SHARED]
     result.sort(key=lambda item: (-len(item[1]), graph.keys[item[0]]))
     return result
 
@@ -142,7 +143,7 @@ def broad_access(graph: Graph, minimum: int = MIN_SYSTEMS) -> list[tuple[int, li
     systems: dict[int, set[int]] = defaultdict(set)
     for s, t in zip(src[keep].tolist(), dst[keep].tolist(), strict=True):
         systems[s].add(t)
-    result = [(s, sorted(ts)) for s, ts in systems.items() if len(ts) >= minimum]
+    result = [(s, sorted(ts, key=graph.keys.__getitem__)) for s, ts in systems.items() if len(ts) >= minimum]
     result.sort(key=lambda item: (-len(item[1]), graph.keys[item[0]]))
     return result
 

@@ -21,10 +21,12 @@ compromise includes the outages it causes.
 
 from __future__ import annotations
 
+import gc
 import math
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -111,6 +113,7 @@ class Graph:
     outage_hard: Csr | None = None
     outage_soft: Csr | None = None
     soft_in: np.ndarray | None = None
+    key_rank: np.ndarray | None = None
 
     @property
     def size(self) -> int:
@@ -122,6 +125,8 @@ class Graph:
     def prepare(self) -> Graph:
         """Index the keys and build the three propagation adjacencies."""
         self.index = {key: i for i, key in enumerate(self.keys)}
+        self.key_rank = np.empty(len(self.keys), dtype=np.int32)
+        self.key_rank[sorted(range(len(self.keys)), key=self.keys.__getitem__)] = np.arange(len(self.keys))
         size, src, dst, kind = self.size, self.edge_source, self.edge_target, self.edge_kind
 
         def code(name: str) -> int:
@@ -303,13 +308,41 @@ class Reached:
     classes: tuple[str, ...]
 
 
+_EFFECT_NAMES = {1: COMPROMISED, 2: STOPS, 3: DEGRADED}
+
+
 @dataclass
 class Impact:
+    """The reached nodes as arrays in severity order; `reached` and paths are built on demand."""
+
     graph: Graph
     node: int
     mode: str
-    reached: list[Reached]
+    order: np.ndarray  # reached node indices, most severe first
+    hops: np.ndarray  # per node of the graph
+    effect: np.ndarray  # per node: 1 compromised, 2 stops, 3 degraded
+    severity: np.ndarray  # per reached node, aligned with order
     parent: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def entry(self, position: int) -> Reached:
+        g, i = self.graph, int(self.order[position])
+        attrs = g.attributes[i]
+        effect = _EFFECT_NAMES[int(self.effect[i])]
+        return Reached(
+            index=i, id=g.keys[i], kind=g.kind(i), name=g.names[i], hops=int(self.hops[i]),
+            via=Via.COMPROMISE if effect == COMPROMISED else Via.OUTAGE, effect=effect,
+            severity=int(self.severity[position]), records=_records(attrs), classes=_classes(attrs),
+        )
+
+    @cached_property
+    def reached(self) -> list[Reached]:
+        return [self.entry(p) for p in range(len(self.order))]
+
+    def top(self, limit: int) -> list[Reached]:
+        return [self.entry(p) for p in range(min(limit, len(self.order)))]
 
     def path(self, node: int) -> list[str]:
         """Node ids from the start to NODE, following the sweep's first arrival."""
@@ -318,23 +351,44 @@ class Impact:
             steps.append(int(self.parent[steps[-1]]))
         return [self.graph.keys[i] for i in reversed(steps)]
 
+    def paths(self) -> dict[int, tuple[str, ...]]:
+        """Every reached node's path, each built from its parent's (one pass in hop order)."""
+        keys = self.graph.keys
+        result: dict[int, tuple[str, ...]] = {self.node: (keys[self.node],)}
+        by_hops = self.order[np.argsort(self.hops[self.order], kind="stable")]
+        parent = self.parent
+        for i in by_hops.tolist():
+            result[i] = result[int(parent[i])] + (keys[i],)
+        return result
+
     def to_json(self) -> dict[str, Any]:
         """The contract of `renkei graph impact --json`."""
-        return {
-            "node": self.graph.keys[self.node],
-            "reached": [
-                {"id": r.id, "kind": r.kind, "name": r.name, "hops": r.hops, "via": r.via,
-                 "path": self.path(r.index)}
-                for r in self.reached
-            ],
-        }
+        # Hundreds of thousands of small containers, none cyclic: the collector would only rescan them.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            g, paths = self.graph, self.paths()
+            kinds = [NODE_KINDS[k] for k in g.kinds[self.order].tolist()]
+            hops = self.hops[self.order].tolist()
+            vias = [Via.COMPROMISE.value if e == 1 else Via.OUTAGE.value
+                    for e in self.effect[self.order].tolist()]
+            reached = [
+                {"id": g.keys[i], "kind": kind, "name": g.names[i], "hops": h, "via": via,
+                 "path": list(paths[i])}
+                for i, kind, h, via in zip(self.order.tolist(), kinds, hops, vias, strict=True)
+            ]
+        finally:
+            if collecting:
+                gc.enable()
+        return {"node": g.keys[self.node], "reached": reached}
 
     def counts(self) -> dict[str, dict[str, int]]:
         """{effect: {kind: count}} for summaries."""
         result: dict[str, dict[str, int]] = {}
-        for r in self.reached:
-            result.setdefault(r.effect, {}).setdefault(r.kind, 0)
-            result[r.effect][r.kind] += 1
+        effects = self.effect[self.order].tolist()
+        for effect, kind in zip(effects, self.graph.kinds[self.order].tolist(), strict=True):
+            bucket = result.setdefault(_EFFECT_NAMES[effect], {})
+            bucket[NODE_KINDS[kind]] = bucket.get(NODE_KINDS[kind], 0) + 1
         return result
 
 
@@ -348,15 +402,22 @@ def _classes(attrs: dict) -> tuple[str, ...]:
     return tuple(str(c) for c in value) if isinstance(value, list | tuple) else (str(value),)
 
 
+_KIND_WEIGHTS = np.array([KIND_WEIGHT[kind] for kind in NODE_KINDS], dtype=np.float64)
+_EFFECT_FACTORS = np.array([0.0, EFFECT_FACTOR[COMPROMISED], EFFECT_FACTOR[STOPS], EFFECT_FACTOR[DEGRADED]])
+
+
 def severity(kind: str, effect: str, attrs: dict) -> int:
     """0–100: what reaching a node of KIND with EFFECT costs (docs/graph.md, “Severity”)."""
     score = KIND_WEIGHT[kind]
     if kind == NodeKind.DATA:
-        records = _records(attrs) or 0
-        score += min(30, round(5 * math.log10(records + 1)))
-        if SENSITIVE_CLASSES.intersection(_classes(attrs)):
-            score += 10
+        score += _data_bonus(attrs)
     return min(100, round(score * EFFECT_FACTOR[effect]))
+
+
+def _data_bonus(attrs: dict) -> int:
+    records = _records(attrs) or 0
+    bonus = min(30, round(5 * math.log10(records + 1)))
+    return bonus + (10 if SENSITIVE_CLASSES.intersection(_classes(attrs)) else 0)
 
 
 def _first_arrivals(nodes: np.ndarray, parents: np.ndarray, fresh: np.ndarray
@@ -445,21 +506,17 @@ def impact(graph: Graph, key: str, mode: str = Via.COMPROMISE) -> Impact:
         effect[degraded] = 3
         level += 1
 
-    reached_nodes = np.nonzero(effect)[0]
-    reached_nodes = reached_nodes[reached_nodes != start]
-    names = {1: COMPROMISED, 2: STOPS, 3: DEGRADED}
-    result: list[Reached] = []
-    for i in reached_nodes.tolist():
-        kind = graph.kind(i)
-        attrs = graph.attributes[i]
-        eff = names[int(effect[i])]
-        result.append(Reached(
-            index=i, id=graph.keys[i], kind=kind, name=graph.names[i], hops=int(hops[i]),
-            via=Via.COMPROMISE if eff == COMPROMISED else Via.OUTAGE, effect=eff,
-            severity=severity(kind, eff, attrs), records=_records(attrs), classes=_classes(attrs),
-        ))
-    result.sort(key=lambda r: (-r.severity, r.hops, r.id))
-    return Impact(graph=graph, node=start, mode=str(mode), reached=result, parent=parent)
+    reached = np.nonzero(effect)[0]
+    reached = reached[reached != start]
+    scores = _KIND_WEIGHTS[graph.kinds[reached]]
+    data = np.nonzero(graph.kinds[reached] == _NODE_CODE[NodeKind.DATA])[0]
+    if data.size:
+        scores[data] += [_data_bonus(graph.attributes[i]) for i in reached[data].tolist()]
+    scores = np.minimum(100, np.floor(scores * _EFFECT_FACTORS[effect[reached]] + 0.5)).astype(np.int32)
+    # Most severe first, then nearest, then by id (the keys' rank, computed once per graph).
+    order = np.lexsort((graph.key_rank[reached], hops[reached], -scores))
+    return Impact(graph=graph, node=start, mode=str(mode), order=reached[order].astype(np.int32),
+                  hops=hops, effect=effect, severity=scores[order], parent=parent)
 
 
 def stops_of(graph: Graph, start: int) -> np.ndarray:
