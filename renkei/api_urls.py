@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 from renkei.accounts.api.views import MeView, OrganizationViewSet
 from renkei.audit.api.views import AuditEntryViewSet
 from renkei.campaigns.api.views import CampaignViewSet
+from renkei.graph.api.views import MapConcentrationViewSet, MapEdgeViewSet, MapNodeViewSet
 from renkei.monitoring.api.views import AlertViewSet
 from renkei.oversight.api.views import (
     AuditViewSet,
@@ -13,6 +14,7 @@ from renkei.oversight.api.views import (
     FindingViewSet,
     IntakeViewSet,
 )
+from renkei.pki.api.views import CertificateViewSet
 from renkei.questionnaires.api.assessments import AssessmentViewSet
 from renkei.questionnaires.api.crosswalks import CrosswalkViewSet
 from renkei.questionnaires.api.views import TemplateViewSet
@@ -47,6 +49,10 @@ router.register("contract-checklist", ContractChecklistViewSet, basename="contra
 router.register("audits", AuditViewSet, basename="audit")
 router.register("audit-findings", FindingViewSet, basename="finding")
 router.register("alerts", AlertViewSet, basename="alert")
+router.register("certificates", CertificateViewSet, basename="certificate")
+router.register("map-nodes", MapNodeViewSet, basename="mapnode")
+router.register("map-edges", MapEdgeViewSet, basename="mapedge")
+router.register("map-concentration", MapConcentrationViewSet, basename="mapconcentration")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="api-me"),

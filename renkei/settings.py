@@ -203,6 +203,10 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_SUBJECT_PREFIX = "[Renkei] "
 # Absolute links in e-mails (invitations, password reset) start with this address.
 RENKEI_BASE_URL = envstr("RENKEI_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Client certificates (renkei.pki, docs/pki.md): CA keys live encrypted under RENKEI_PKI_DIR; the
+# CRL and OCSP addresses written into every certificate start with RENKEI_PKI_BASE_URL.
+RENKEI_PKI_DIR = Path(envstr("RENKEI_PKI_DIR") or RENKEI_HOME / "pki")
+RENKEI_PKI_BASE_URL = envstr("RENKEI_PKI_BASE_URL", RENKEI_BASE_URL).rstrip("/")
 # Invitation and password-reset links stay valid this many days (until used).
 PASSWORD_RESET_TIMEOUT = envint("RENKEI_INVITATION_DAYS", 7) * 24 * 3600
 
@@ -243,6 +247,10 @@ SPECTACULAR_SETTINGS = {
         "PlanStatusEnum": "renkei.remediation.models.PlanStatus",
         "AuditKindEnum": "renkei.oversight.choices.AuditKind",
         "ContractClauseEnum": "renkei.risk.config.CONTRACT_CLAUSES",
+        "MapNodeKindEnum": "renkei.graph.choices.NodeKind",
+        "MapEdgeKindEnum": "renkei.graph.choices.EdgeKind",
+        "MapOriginEnum": "renkei.graph.choices.Origin",
+        "ImpactViaEnum": "renkei.graph.choices.Via",
     },
 }
 

@@ -70,6 +70,12 @@ DEFAULT_CONFIG: dict[str, Any] = {
         # Per remediation action past its due date and not done (renkei.remediation), up to the maximum.
         "overdue_action": 0.25,
         "overdue_action_max": 1.0,
+        # Inherited risk (renkei.graph.inherited, docs/graph.md): a subcontractor n hops away adds
+        # (its own likelihood − 1) × inherited_decay ** n, the highest one counting, up to
+        # inherited_hops hops (0: off); a subcontractor without a rating counts as inherited_unrated.
+        "inherited_decay": 0.5,
+        "inherited_hops": 3,
+        "inherited_unrated": 3,
     },
     # matrix[likelihood − 1][impact − 1]: the level of each cell, likelihood 1 (row 0) to 5.
     "matrix": [
@@ -120,6 +126,7 @@ NUMBER_KEYS = {
     "overdue_action", "overdue_action_max",
 }
 DAY_KEYS = {"assessment_fresh_days", "assessment_stale_days"}
+MAX_INHERITED_HOPS = 5
 
 
 def default_config() -> dict[str, Any]:
@@ -255,6 +262,18 @@ def _likelihood(check: _Checker, data: Any, out: dict[str, Any]) -> None:
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 3650:
                 check.error(path, _("Enter a whole number of days from 1 to 3650."))
             else:
+                out[key] = value
+        elif key == "inherited_decay":
+            number = check.number(path, value, maximum=1)
+            if number is not None:
+                out[key] = number
+        elif key == "inherited_hops":
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INHERITED_HOPS:
+                check.error(path, _("Enter a whole number from 0 to %(max)d.") % {"max": MAX_INHERITED_HOPS})
+            else:
+                out[key] = value
+        elif key == "inherited_unrated":
+            if check.level(path, value) is not None:
                 out[key] = value
         elif key == "certification_kinds":
             kinds = [c.value for c in CertificationKind]

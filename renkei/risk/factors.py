@@ -13,6 +13,13 @@ Two kinds of plug-ins, both registered at import time:
 Likelihood = 1 + the sum of the contributions, rounded half up and capped at 5. Factors never
 subtract, so improving one piece of evidence can only keep or lower the result.
 
+A **chained** factor (`chained=True`) reads other suppliers' likelihood: the recompute first
+evaluates every supplier's own factors, then the chained ones with the evidence OWN_LIKELIHOOD
+({supplier id: own likelihood} of the scope). A chained factor never sees another chained
+contribution, so a loop of suppliers cannot feed on itself (renkei.graph.inherited). A **widener**
+(`@widens`) adds to a partial recompute the suppliers whose chained factors depend on the ones
+in it; `Scope.memo` lets it hand what it read to its loader within the same recompute.
+
 Remediation actions count through `overdue_remediation` and through verified actions offsetting
 the × answers they fixed. The incident hook is registered and returns nothing until incidents
 exist (the incidents capability): no made-up data.
@@ -22,7 +29,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -39,6 +46,8 @@ class Scope:
 
     organization_id: int
     supplier_ids: frozenset[int] | None = None
+    # What a widener read for this recompute, for its loader (not part of the scope's identity).
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def restrict(self, queryset: QuerySet, supplier_field: str = "supplier") -> QuerySet:
         """QUERYSET narrowed to the scope; SUPPLIER_FIELD is the path to the supplier."""
@@ -59,10 +68,14 @@ class Factor:
     needs: tuple[str, ...]
     evaluate: Callable[[Mapping[str, Any], Mapping[str, Any], datetime.date], tuple[float, dict] | None]
     describe: Callable[[Mapping[str, Any]], str]
+    chained: bool = False
 
 
 LOADERS: dict[str, Loader] = {}
 FACTORS: dict[str, Factor] = {}
+WIDENERS: list[Callable[[Scope], Scope]] = []
+# The evidence of chained factors: {supplier id: own likelihood (chained factors left out)}.
+OWN_LIKELIHOOD = "own_likelihood"
 
 
 def evidence(name: str) -> Callable[[Loader], Loader]:
@@ -73,13 +86,27 @@ def evidence(name: str) -> Callable[[Loader], Loader]:
     return register
 
 
-def factor(name: str, label: Any, *, needs: tuple[str, ...], describe: Callable[[Mapping[str, Any]], str]
-           ) -> Callable[[Callable], Callable]:
+def factor(name: str, label: Any, *, needs: tuple[str, ...], describe: Callable[[Mapping[str, Any]], str],
+           chained: bool = False) -> Callable[[Callable], Callable]:
     def register(evaluate: Callable) -> Callable:
-        FACTORS[name] = Factor(name, label, needs, evaluate, describe)
+        FACTORS[name] = Factor(name, label, needs, evaluate, describe, chained)
         return evaluate
 
     return register
+
+
+def widens(widener: Callable[[Scope], Scope]) -> Callable[[Scope], Scope]:
+    WIDENERS.append(widener)
+    return widener
+
+
+def widen(scope: Scope) -> Scope:
+    """SCOPE plus the suppliers whose chained factors depend on it (a partial recompute only)."""
+    if scope.supplier_ids is None:
+        return scope
+    for widener in WIDENERS:
+        scope = widener(scope)
+    return scope
 
 
 def load_evidence(scope: Scope, today: datetime.date) -> dict[str, Mapping[int, Any]]:
@@ -88,24 +115,42 @@ def load_evidence(scope: Scope, today: datetime.date) -> dict[str, Mapping[int, 
     return {name: LOADERS[name](scope, today) for name in sorted(wanted)}
 
 
-def likelihood(evidence_of: Mapping[str, Any], settings: Mapping[str, Any], today: datetime.date
-               ) -> tuple[int, list[dict[str, Any]]]:
-    """(likelihood 1–5, factors) of one supplier; EVIDENCE_OF maps a loader name to its evidence.
-
-    Each factor is {"name", "contribution", "params"}; contributions are rounded to 0.01.
-    """
+def evaluate(evidence_of: Mapping[str, Any], settings: Mapping[str, Any], today: datetime.date, *,
+             chained: bool) -> list[dict[str, Any]]:
+    """The factors of one supplier, own (CHAINED False) or chained: {"name", "contribution",
+    "params"} each, contributions rounded to 0.01."""
     found = []
-    total = Decimal(0)
     for f in FACTORS.values():
+        if f.chained != chained:
+            continue
         result = f.evaluate(evidence_of, settings, today)
         if result is None:
             continue
         contribution, params = result
-        value = Decimal(str(round(max(0.0, contribution), 2)))
-        total += value
-        found.append({"name": f.name, "contribution": float(value), "params": params})
+        value = round(max(0.0, contribution), 2)
+        found.append({"name": f.name, "contribution": float(Decimal(str(value))), "params": params})
+    return found
+
+
+def combine(found: list[Mapping[str, Any]]) -> int:
+    """1 + the contributions, rounded half up, 1–5."""
+    total = sum((Decimal(str(f["contribution"])) for f in found), Decimal(0))
     value = int((Decimal(1) + total).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    return max(1, min(5, value)), found
+    return max(1, min(5, value))
+
+
+def own_likelihood(found: list[Mapping[str, Any]]) -> int:
+    """The likelihood of stored FOUND factors without the chained ones."""
+    return combine([f for f in found if not (f["name"] in FACTORS and FACTORS[f["name"]].chained)])
+
+
+def likelihood(evidence_of: Mapping[str, Any], settings: Mapping[str, Any], today: datetime.date
+               ) -> tuple[int, list[dict[str, Any]]]:
+    """(likelihood 1–5, factors) of one supplier; EVIDENCE_OF maps a loader name to its evidence
+    (and OWN_LIKELIHOOD to the own likelihoods chained factors read, when there are any)."""
+    found = evaluate(evidence_of, settings, today, chained=False)
+    found += evaluate(evidence_of, settings, today, chained=True)
+    return combine(found), found
 
 
 def describe(name: str, params: Mapping[str, Any]) -> str:

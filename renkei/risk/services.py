@@ -3,7 +3,8 @@
 `recompute(scope)` is set-based: one query for the settings, one for the supplier profiles, one
 for single-source tags, one per evidence loader (renkei.risk.factors), then bulk upserts of
 RECOMPUTE_BATCH rows. The number of queries does not grow with the number of suppliers (except
-one upsert per batch).
+one upsert per batch). A partial recompute is first widened to the suppliers whose chained
+factors depend on it (their subcontractors' likelihood, renkei.graph.inherited).
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ def criticality_of(config: dict[str, Any], impact_value: int) -> int:
 def recompute(scope: Scope, *, today: datetime.date | None = None) -> int:
     """Recompute and store the risk of every supplier in SCOPE. Returns the number stored."""
     today = today or timezone.localdate()
+    scope = factor_registry.widen(scope)
     config = config_for(scope.organization_id)
     profiles = scope.restrict(Supplier.objects.all(), "").order_by().values_list(
         "pk", "personal_info_records", "data_classes", "export_controlled", "access_methods",
@@ -78,16 +80,28 @@ def recompute(scope: Scope, *, today: datetime.date | None = None) -> int:
     evidence = factor_registry.load_evidence(scope, today)
     stored = dict(scope.restrict(SupplierRisk.objects.all()).values_list("supplier_id", "digest"))
     now = timezone.now()
-    changed = []
+    weights = config["likelihood"]
+    chained_needs = {n for f in factor_registry.FACTORS.values() if f.chained for n in f.needs}
+    # First every supplier's own factors, then the chained ones, which read the own likelihoods.
+    own: dict[int, int] = {}
+    first = []
     count = 0
     for pk, records, classes, export, access, function, chain in profiles.iterator(chunk_size=5000):
         count += 1
         profile = Profile(records, tuple(classes), export, tuple(access), function, chain,
                           frozenset(tags.get(pk, ())))
         impact_value, reasons = impact(profile, config["impact"])
-        likelihood_value, found = factor_registry.likelihood(
-            {name: by_supplier.get(pk) for name, by_supplier in evidence.items()},
-            config["likelihood"], today)
+        found = factor_registry.evaluate(
+            {name: by_supplier.get(pk) for name, by_supplier in evidence.items()}, weights, today,
+            chained=False)
+        own[pk] = factor_registry.combine(found)
+        first.append((pk, impact_value, reasons, found))
+    changed = []
+    for pk, impact_value, reasons, own_found in first:
+        evidence_of = {name: evidence[name].get(pk) for name in chained_needs}
+        evidence_of[factor_registry.OWN_LIKELIHOOD] = own
+        found = own_found + factor_registry.evaluate(evidence_of, weights, today, chained=True)
+        likelihood_value = factor_registry.combine(found)
         level = level_of(config, impact_value, likelihood_value)
         row = (impact_value, likelihood_value, level, LEVEL_RANK[level],
                criticality_of(config, impact_value), reasons, found)

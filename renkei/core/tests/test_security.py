@@ -88,6 +88,8 @@ API_MODELS = {
     "alerts": "alert",
     "risks": "risk", "remediation-plans": "remediationplan", "actions": "action",
     "crosswalks": "crosswalk",
+    "map-nodes": "mapnode", "map-edges": "mapedge",
+    "certificates": "certificate",
 }
 KINDS = ("contacts", "contracts", "certifications")
 
@@ -183,6 +185,14 @@ def _foreign(world, viewer):
     from renkei.remediation.tests.helpers import foreign_objects as foreign_remediation
 
     objects.update(foreign_remediation(suppliers))
+    # Subcontractors the foreign suppliers declared, and their buyers' own map nodes and edges.
+    from renkei.graph.tests.helpers_portal import foreign_objects as foreign_map
+
+    objects.update(foreign_map(suppliers))
+    # Client certificates of other people (another supplier's contact, the buyer's staff, another buyer).
+    from renkei.pki.tests.helpers import foreign_objects as foreign_certificates
+
+    objects.update(foreign_certificates(world, viewer))
     objects["contact"] = objects["contacts"]
     objects["contract"] = objects["contracts"]
     objects["certification"] = objects["certifications"]
@@ -193,6 +203,7 @@ def _foreign(world, viewer):
     markers += [t.name_ja for t in objects["template"] if t.organization_id]
     markers += [c.name for c in objects["campaign"]]
     markers += [c.name_ja for c in objects["crosswalk"]]
+    markers += [c.device_name for c in objects["certificate"]]
     return own, objects, markers
 
 
@@ -202,9 +213,9 @@ def _urls_with_foreign_objects(world, viewer):
     urls: list[tuple[str, bool]] = []
     for template, params in url_templates():
         values: dict[str, str] = {"format": "json", "fmt": "csv", "uidb64": "MQ", "token": "x-y",
-                                  "item": "C-03", "handover": "1"}
+                                  "item": "C-03", "handover": "1", "org": "buyer", "encoded": "MAo="}
         names = set(params)
-        if not names & {"pk", "child_pk"}:
+        if not names & {"pk", "child_pk", "key"}:
             urls.append(("/" + template % values, False))
             continue
         if template.startswith("suppliers/"):
@@ -250,11 +261,19 @@ def _urls_with_foreign_objects(world, viewer):
                      "action" if template.startswith("remediation/actions/") else "remediationplan")
             for obj in objects[model]:
                 urls.append(("/" + template % {**values, "pk": obj.pk}, True))
+        elif template.startswith("pki/certificates/"):
+            for obj in objects["certificate"]:
+                urls.append(("/" + template % {**values, "pk": obj.pk}, True))
+        elif template.startswith("map/"):
+            model = ("supplier" if template.startswith("map/portal/suppliers/") else
+                     "mapedge" if template.startswith("map/edges/") else "mapnode")
+            for obj in objects[model]:
+                urls.append(("/" + template % {**values, "pk": obj.pk, "key": getattr(obj, "key", "")}, True))
         elif template.startswith("api/v1/"):
             model = API_MODELS[re.match(r"api/v1/([^/.]+)", template).group(1)]
             assert objects[model], f"no foreign {model} to attack {template} with"
             for obj in objects[model]:
-                urls.append(("/" + template % {**values, "pk": obj.pk}, True))
+                urls.append(("/" + template % {**values, "pk": obj.pk, "key": getattr(obj, "key", "")}, True))
         else:
             raise AssertionError(f"teach this sweep the ids of {template!r}")
     return urls, _markers
@@ -812,7 +831,8 @@ def test_anonymous_visitor_gets_nothing_from_any_route(world):
     for template, params in url_templates():
         values = {"format": "json", "fmt": "csv", "uidb64": "MQ", "token": "x-y", "pk": world.s1.pk,
                   "item": "C-03", "handover": "1",
-                  "child_pk": Certification.objects.get(supplier=world.s1).pk, "kind": "contacts"}
+                  "child_pk": Certification.objects.get(supplier=world.s1).pk, "kind": "contacts",
+                  "key": world.s1.code, "org": "buyer", "encoded": "MAo="}
         url = "/" + template % {k: values[k] for k in params}
         for method in ("get", "post"):
             response = getattr(client, method)(url)
