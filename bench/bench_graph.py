@@ -217,15 +217,16 @@ def main() -> None:
     from renkei.graph import engine
     from renkei.graph.concentration import concentration, single_points
     from renkei.graph.io import import_files
+    from renkei.graph.io.bulk import delete_rows
     from renkei.graph.models import Edge, Node
 
     print(f"Supply-chain map on {database}: {args.nodes:,} nodes, {args.edges:,} edges")
     nodes, edges = generate(args.nodes, args.edges)
     print(f"  generated {len(nodes):,} nodes and {len(edges):,} edges")
     org = bench_organization("bench-graph")
-    with transaction.atomic():
-        Edge.objects.filter(organization=org).delete()
-        Node.objects.filter(organization=org).delete()
+    with transaction.atomic():  # bulk: no per-row signals
+        delete_rows(Edge, list(Edge.objects.filter(organization=org).values_list("pk", flat=True)))
+        delete_rows(Node, list(Node.objects.filter(organization=org).values_list("pk", flat=True)))
     with tempfile.TemporaryDirectory() as tmp:
         nodes_path, edges_path = write_csv(Path(tmp), nodes, edges)
         result, import_s = timed(import_files, org, nodes_path, edges_path, Actor.system("bench"))

@@ -168,7 +168,8 @@ def mapped(world):
                                   subcontracted_by=world.s1)
     mes = Node.objects.create(organization=buyer, key="MES", kind="system", name="生産管理システム")
     plant = Node.objects.create(organization=buyer, key="PLANT", kind="site", name="本社工場")
-    s1 = Node.objects.create(organization=buyer, key="S1", kind="supplier", name="東海精密部品", supplier=world.s1)
+    s1 = Node.objects.create(organization=buyer, key="S1", kind="supplier", name="東海精密部品",
+                             supplier=world.s1)
     Edge.objects.create(organization=buyer, source=s1, target=mes, kind="accesses")
     Edge.objects.create(organization=buyer, source=plant, target=s1, kind="depends_on")
     other = Node.objects.create(organization=world.other, key="MES", kind="system", name="他社のシステム")
