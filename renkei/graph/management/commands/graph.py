@@ -3,6 +3,8 @@
     renkei graph import NODES.csv EDGES.csv [--organization SLUG] [--replace] [--dry-run] [--json]
     renkei graph import MAP.json [...]
     renkei graph export DIR [--organization SLUG] [--format csv|json] [--json]
+    renkei graph impact NODE_ID [--mode compromise|outage] [--organization SLUG] [--json]
+    renkei graph spof [--organization SLUG] [--json]
 
 Each action is one `add_<action>` (its arguments) and one `do_<action>` (returns the data printed
 as JSON with --json, or as text by `text_<action>`), found by name: adding an action is adding
@@ -33,6 +35,8 @@ class Command(RenkeiCommand):
     ACTIONS: tuple[tuple[str, str], ...] = (
         ("import", "Import nodes and edges (NODES.csv EDGES.csv, or MAP.json)."),
         ("export", "Export the map to nodes.csv and edges.csv (or map.json) in a directory."),
+        ("impact", "What a compromise (or a stop) of one node reaches, most severe first."),
+        ("spof", "Single points of failure, shared fourth parties and suppliers with broad access."),
     )
 
     def add_actions(self, subparsers: Any) -> None:
@@ -190,3 +194,57 @@ class Command(RenkeiCommand):
             "edges": data["edges"],
             "files": ", ".join(data["files"]),
         }
+
+    # -- impact and concentration (docs/graph.md) -------------------------------------------------
+
+    def add_impact(self, parser: Any) -> None:
+        parser.add_argument("node", metavar="NODE_ID",
+                            help="The node's id (a supplier's code for a supplier).")
+        parser.add_argument("--mode", choices=("compromise", "outage"), default="compromise",
+                            help="compromise (default): spread by access and networks, then outages; "
+                                 "outage: supplies and dependencies only.")
+        self.add_common(parser)
+
+    def do_impact(self, **options: Any) -> dict[str, Any]:
+        from renkei.graph.engine import UnknownNode, impact, load_graph
+
+        organization, _actor = self.organization(options.get("organization"), options.get("as_user"), VIEW)
+        try:
+            result = impact(load_graph(organization.pk), options["node"], options.get("mode") or "compromise")
+        except UnknownNode:
+            raise fail(_("No node has the id “%(key)s” on the map of %(slug)s.")
+                       % {"key": options["node"], "slug": organization.slug}) from None
+        return result.to_json()
+
+    @staticmethod
+    def text_impact(data: dict[str, Any]) -> str:
+        lines = [_("Impact of %(node)s: %(count)d nodes reached.") % {"node": data["node"],
+                                                                      "count": len(data["reached"])}]
+        for entry in data["reached"]:
+            lines.append(f"  {entry['hops']:>2}  {entry['via']:<10} {entry['kind']:<12} {entry['id']}  "
+                         f"{entry['name']}  ({' → '.join(entry['path'])})")
+        return "\n".join(lines)
+
+    def add_spof(self, parser: Any) -> None:
+        self.add_common(parser)
+
+    def do_spof(self, **options: Any) -> dict[str, Any]:
+        from renkei.graph.concentration import concentration
+        from renkei.graph.engine import load_graph
+
+        organization, _actor = self.organization(options.get("organization"), options.get("as_user"), VIEW)
+        return concentration(load_graph(organization.pk)).to_json()
+
+    @staticmethod
+    def text_spof(data: dict[str, Any]) -> str:
+        lines = []
+        for section, related, title in (
+            ("single_points", "halts", _("Single points of failure")),
+            ("shared_parties", "behind", _("Shared fourth parties")),
+            ("broad_access", "systems", _("Suppliers with access to many systems")),
+        ):
+            lines.append(f"{title}: {len(data[section])}")
+            for entry in data[section]:
+                members = ", ".join(entry[related])
+                lines.append(f"  {entry['id']}  {entry['name']}  ({entry['count']}: {members})")
+        return "\n".join(lines)
