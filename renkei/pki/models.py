@@ -187,9 +187,17 @@ class Certificate(OwnedModel):
         related_name="+",
         verbose_name=_("issued by"),
     )
-    # For mutual TLS (a later step): when and from where the certificate was last presented.
+    # Mutual TLS: when and from where the certificate was last presented.
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
     last_used_from = models.CharField(_("last used from"), max_length=100, blank=True)
+    # Set when the certificate was presented from two addresses at once (renkei.pki.mtls): the
+    # first such moment and the other address. Cleared by staff after checking.
+    concurrent_use_at = models.DateTimeField(_("used from two devices"), null=True, blank=True)
+    concurrent_use_from = models.CharField(_("second address"), max_length=100, blank=True)
+    # Only for the organization's notice-signing (S/MIME) certificate: its key, encrypted like a
+    # CA key under RENKEI_PKI_DIR (renkei.pki.keystore). Empty for every other certificate.
+    key_file = models.CharField(_("key file"), max_length=300, blank=True)
+    signs_notices = models.BooleanField(_("signs notices"), default=False)
     created_at = models.DateTimeField(_("issued"), auto_now_add=True)
 
     supplier_path: ClassVar[str | None] = None
@@ -201,6 +209,12 @@ class Certificate(OwnedModel):
         indexes = [
             models.Index(fields=["organization", "not_after"], name="pki_cert_org_expiry"),
             models.Index(fields=["ca", "revoked_at"], name="pki_cert_ca_revoked"),
+        ]
+        constraints = [
+            # At most one certificate per organization signs outgoing notices.
+            models.UniqueConstraint(
+                fields=["organization"], condition=Q(signs_notices=True), name="pki_one_notice_signer"
+            ),
         ]
         verbose_name = _("certificate")
         verbose_name_plural = _("certificates")
@@ -340,3 +354,91 @@ class CertificateReminder(OwnedModel):
 
     def __str__(self) -> str:
         return f"{self.certificate_id} {self.kind}"
+
+
+class AccessPolicy(OwnedModel):
+    """Where an organization requires a client certificate (mutual TLS, renkei.pki.mtls).
+
+    One row per organization; no row means nothing is required. A certificate presented is
+    always checked when one is required; where none is required, a presented certificate that
+    fails the check is ignored (the password still applies)."""
+
+    organization = models.OneToOneField(
+        "accounts.Organization",
+        on_delete=models.CASCADE,
+        related_name="access_policy",
+        verbose_name=_("organization"),
+    )
+    # Staff roles (renkei.core.permissions.Role values) that must present a certificate.
+    staff_roles = models.JSONField(_("staff roles that need a certificate"), default=list, blank=True)
+    suppliers = models.BooleanField(_("supplier contacts need a certificate"), default=False)
+    api = models.BooleanField(_("the API needs a certificate"), default=False)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("updated by"),
+    )
+
+    supplier_path: ClassVar[str | None] = None
+
+    class Meta:
+        verbose_name = _("certificate policy")
+        verbose_name_plural = _("certificate policies")
+
+    def __str__(self) -> str:
+        return f"certificate policy of organization {self.organization_id}"
+
+
+class TrustedCertificate(OwnedModel):
+    """An external certificate registered by the organization for signature verification
+    (renkei.pki.signatures): a supplier's code-signing CA or signer certificate."""
+
+    organization = models.ForeignKey(
+        "accounts.Organization",
+        on_delete=models.CASCADE,
+        related_name="trusted_certificates",
+        verbose_name=_("organization"),
+    )
+    name = models.CharField(_("name"), max_length=200)
+    subject = models.CharField(_("subject"), max_length=500)
+    certificate_pem = models.TextField(_("certificate"))
+    fingerprint_sha256 = models.CharField(_("SHA-256 fingerprint"), max_length=64)
+    is_ca = models.BooleanField(_("CA certificate"), default=False)
+    not_after = models.DateTimeField(_("valid until"))
+    # Optional: the registry supplier this certificate belongs to.
+    supplier = models.ForeignKey(
+        "suppliers.Supplier",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="trusted_certificates",
+        verbose_name=_("supplier"),
+    )
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("added by"),
+    )
+    created_at = models.DateTimeField(_("added"), auto_now_add=True)
+
+    supplier_path: ClassVar[str | None] = None
+
+    class Meta:
+        ordering = ["organization_id", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "fingerprint_sha256"], name="pki_trusted_once"
+            ),
+        ]
+        verbose_name = _("trusted certificate")
+        verbose_name_plural = _("trusted certificates")
+
+    def __str__(self) -> str:
+        return self.name
