@@ -35,6 +35,7 @@ from renkei.core.demo_data import (
     SUPPLIERS,
 )
 from renkei.core.permissions import SUPPLIER_ROLE
+from renkei.graph.demo import build_demo_map
 from renkei.monitoring.demo import build_demo_monitoring
 from renkei.oversight.demo import build_demo_oversight
 from renkei.remediation.demo import build_demo_remediation
@@ -259,6 +260,7 @@ def build_demo(today: datetime.date | None = None) -> list[DemoLogin]:
     _crosswalk_demo(actor, org, suppliers, today)
     build_demo_oversight(org, today)
     build_demo_remediation(org, today)
+    build_demo_map(org, actor, suppliers, corporate_number("tokai-seimitsu-techno"))
     build_demo_risk(org)
     build_demo_monitoring(org, today)
     return logins

@@ -1,6 +1,8 @@
-"""End to end: the analyst opens the supply-chain map, filters it, opens a node and highlights what
-a compromise of 東海精密部品 (S-1001) reaches — the seed 001 chain: its access into the production
-system and every plant that depends on it. Then the same map on a phone (390 px)."""
+"""End to end: the analyst opens the supply-chain map of the demo, filters it, opens a node and
+highlights what a compromise of 株式会社東海精密テクノ reaches — the seed 001 chain: the subsidiary's
+VPN device into its parent 東海精密部品 (S-1001), the parent's access into the production system,
+and every plant that depends on the parent. Then a plant is added through the forms, and the same
+map is shown on a phone (390 px)."""
 
 import re
 
@@ -10,38 +12,11 @@ from tests.browser.support import DESKTOP, PHONE, log_in, login_of, shot
 
 pytestmark = pytest.mark.browser
 
-# The seed 001 part of the demo map (renkei/graph/demo.py), entered through the forms when the
-# demo was built without a map.
-NODES = [("SYS-MES", "system", "生産管理システム(MES)"), ("SITE-HQ", "site", "本社工場(静岡)"),
-         ("SITE-KYUSHU", "site", "九州工場"), ("DATA-PLAN", "data", "生産計画")]
-EDGES = [("S-1001", "SYS-MES", "accesses"), ("SITE-HQ", "S-1001", "depends_on"),
-         ("SITE-KYUSHU", "S-1001", "depends_on"), ("SYS-MES", "DATA-PLAN", "hosts_data")]
-
-
-def enter_chain_through_the_forms(page, base):
-    for key, kind, name in NODES:
-        page.goto(f"{base}/map/new-node/")
-        page.fill("input[name=key]", key)
-        page.select_option("select[name=kind]", kind)
-        page.fill("input[name=name]", name)
-        with page.expect_navigation():
-            page.click("main button[type=submit]")
-        assert page.url.endswith(f"/map/nodes/{key}/"), page.url
-    for source, target, kind in EDGES:
-        page.goto(f"{base}/map/new-edge/")
-        page.fill("input[name=source]", source)
-        page.fill("input[name=target]", target)
-        page.select_option("select[name=kind]", kind)
-        with page.expect_navigation():
-            page.click("main button[type=submit]")
-        assert page.url.endswith(f"/map/nodes/{source}/"), page.url
+PLANTS = ("SITE-HQ", "SITE-KYUSHU", "SITE-HANOI", "SITE-THAI")
 
 
 def open_map(page, base):
     page.goto(f"{base}/map/")
-    if page.locator("#map-empty").count():
-        enter_chain_through_the_forms(page, base)
-        page.goto(f"{base}/map/")
     page.wait_for_selector("#map-svg .node[data-id='S-1001']")
 
 
@@ -69,16 +44,21 @@ def test_analyst_filters_the_map_opens_a_node_and_highlights_an_impact(demo, bro
         panel.wait_for(state="visible")
         assert "東海精密部品株式会社" in panel.inner_text()
         assert panel.locator("a[href^='/suppliers/']").count() == 1
-        # Highlight what a compromise reaches: the production system and the plants.
+        # The subsidiary its parent declared in the portal: what does its compromise reach?
+        page.fill("#map-q", "東海精密テクノ")
+        page.locator("#map-results button").first.click()
+        panel.wait_for(state="visible")
+        assert "株式会社東海精密テクノ" in panel.inner_text()
+        subsidiary = page.get_attribute("#map-svg .node.selected", "data-id")
         page.select_option("#map-mode", "compromise")
         panel.locator("button.btn-primary").click()
         page.wait_for_selector("#map-svg.dimmed")
-        for key in ("SYS-MES", "SITE-HQ", "SITE-KYUSHU"):
+        for key in ("S-1001", "SYS-MES", *PLANTS):
             assert page.locator(f"#map-svg .node.hit[data-id='{key}']").count() == 1, key
-        assert page.locator("#map-svg .node.origin[data-id='S-1001']").count() == 1
-        assert page.locator("#map-svg .edge.hit").count() >= 3
+        assert page.locator(f"#map-svg .node.origin[data-id='{subsidiary}']").count() == 1
+        assert page.locator("#map-svg .edge.hit").count() >= 6
         reached = int(re.search(r"\d+", page.inner_text("#map-status")).group())
-        assert reached >= 3
+        assert reached >= 6
         shot(page, "map-desktop-impact")
         # The impact page lists the same nodes, most severe first.
         with page.expect_navigation():
@@ -86,12 +66,40 @@ def test_analyst_filters_the_map_opens_a_node_and_highlights_an_impact(demo, bro
         rows = page.locator("#impact-list tbody tr")
         assert rows.count() == min(reached, 100)
         ids = [rows.nth(i).get_attribute("data-id") for i in range(rows.count())]
-        assert {"SYS-MES", "SITE-HQ", "SITE-KYUSHU"} <= set(ids)
+        assert {"SYS-MES", *PLANTS} <= set(ids)
         assert ids.index("SITE-HQ") < ids.index("SYS-MES")  # a plant that stops outranks a system
         shot(page, "map-impact-page")
     finally:
         context.close()
     assert not errors
+
+
+def test_a_plant_added_through_the_forms_stops_with_its_supplier(demo, browser):
+    base = demo["base"]
+    context = browser.new_context(viewport=DESKTOP, locale="ja-JP")
+    page = context.new_page()
+    try:
+        log_in(page, base, login_of(demo, "analyst"))
+        page.goto(f"{base}/map/new-node/")
+        page.fill("input[name=key]", "SITE-OSAKA")
+        page.select_option("select[name=kind]", "site")
+        page.fill("input[name=name]", "大阪工場")
+        with page.expect_navigation():
+            page.click("main button[type=submit]")
+        assert page.url.endswith("/map/nodes/SITE-OSAKA/"), page.url
+        page.goto(f"{base}/map/new-edge/")
+        page.fill("input[name=source]", "SITE-OSAKA")
+        page.fill("input[name=target]", "S-1001")
+        page.select_option("select[name=kind]", "depends_on")
+        with page.expect_navigation():
+            page.click("main button[type=submit]")
+        assert page.url.endswith("/map/nodes/SITE-OSAKA/"), page.url
+        # The outage of the parts maker now stops the new plant too.
+        page.goto(f"{base}/map/nodes/S-1001/impact/?mode=outage")
+        ids = page.locator("#impact-list tbody tr").evaluate_all("rows => rows.map(r => r.dataset.id)")
+        assert "SITE-OSAKA" in ids and set(PLANTS) <= set(ids)
+    finally:
+        context.close()
 
 
 def test_the_map_on_a_phone(demo, browser):

@@ -89,7 +89,8 @@ class TestDemoCommand:
         checked, problems = verify()
         assert problems == []
         assert checked == AuditEntry.objects.count() >= Supplier.objects.count()
-        assert set(AuditEntry.objects.values_list("actor_label", flat=True)) == {"demo"}
+        # The demo itself, and S-1001's contact declaring its subsidiary in the portal (the map).
+        assert set(AuditEntry.objects.values_list("actor_label", flat=True)) == {"demo", "tokai"}
 
     def test_text_output_lists_the_logins(self, db):
         out = io.StringIO()
