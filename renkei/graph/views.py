@@ -229,10 +229,15 @@ ATTRIBUTE_LABELS = {
     "tier": lambda: _("Tier"), "country": lambda: _("Country"), "records": lambda: _("Records"),
     "classes": lambda: _("Data classes"), "single_source": lambda: _("Single source"),
     "method": lambda: _("Access method"), "privilege": lambda: _("Privilege"),
+    # Declared in the portal (renkei.graph.portal).
+    "corporate_number": lambda: _("Corporate number"), "work": lambda: _("Subcontracted work"),
+    "buyer_access": lambda: _("Reaches our systems or data"),
 }
 
 
 def _attribute_value(name: str, value: Any) -> str:
+    if name == "buyer_access" and value in ("true", "false"):
+        value = value == "true"
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
     if name == "records" and isinstance(value, int):
