@@ -81,7 +81,8 @@ def generate(nodes: int, edges: int, seed: int = 7) -> tuple[list[tuple], list[t
     link(ids["tier2"], ids["tier1"], (0, 2), k["accesses"], 0)
     link(ids["organization"], ids["system"], (5, 20), k["network"], 0)
     so_far = sum(len(a) for a in out)
-    every = np.arange(len(rows))
+    # Networks join organizations, suppliers, systems and sites (never data or products).
+    every = np.array([i for i, row in enumerate(rows) if row[1] not in ("data", "product")])
     rest = max(0, edges - so_far)
     if rest:  # the shared networks of the rest of the chain
         s = rng.choice(every, size=int(rest * 1.05))

@@ -9,6 +9,7 @@ Changed only through renkei.graph.services (audited; each change bumps the versi
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from renkei.core.models import OwnedModel, TimestampedModel
@@ -62,9 +63,11 @@ class Edge(OwnedModel, TimestampedModel):
     supplier_path = "declared_by"
     supplier_actions = frozenset({VIEW, CHANGE, DELETE})
 
+    # No index of its own: (organization, kind) and the unique key begin with it. Each index costs
+    # time on every imported edge.
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.CASCADE, related_name="map_edges",
-        verbose_name=_("organization"),
+        verbose_name=_("organization"), db_index=False,
     )
     source = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="out_edges",
                                verbose_name=_("from"))
@@ -76,7 +79,7 @@ class Edge(OwnedModel, TimestampedModel):
     origin = models.CharField(_("origin"), max_length=10, choices=Origin.choices, default=Origin.MANUAL)
     declared_by = models.ForeignKey(
         "suppliers.Supplier", on_delete=models.CASCADE, null=True, blank=True, related_name="declared_edges",
-        verbose_name=_("declared by"),
+        verbose_name=_("declared by"), db_index=False,
     )
 
     class Meta:
@@ -88,7 +91,11 @@ class Edge(OwnedModel, TimestampedModel):
             models.CheckConstraint(condition=~models.Q(source=models.F("target")),
                                    name="graph_edge_no_self_loop"),
         ]
-        indexes = [models.Index(fields=["organization", "kind"], name="graph_edge_org_kind")]
+        indexes = [
+            models.Index(fields=["organization", "kind"], name="graph_edge_org_kind"),
+            # Few edges are declared in the portal: index only those (not a million NULLs).
+            models.Index(fields=["declared_by"], condition=Q(declared_by__isnull=False), name="graph_edge_declared"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.source_id} -{self.kind}-> {self.target_id}"

@@ -10,12 +10,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 
 from renkei.audit.models import AuditEntry
 from renkei.audit.services import Actor, PendingEntry, record_many
 from renkei.graph.choices import EdgeKind, Origin
-from renkei.graph.io.bulk import JsonTexts, delete_rows, insert_rows, timestamp, update_rows
+from renkei.graph.io.bulk import (
+    JsonTexts,
+    copy_lines,
+    copy_text,
+    delete_rows,
+    foreign_keys_checked_once,
+    insert_rows,
+    timestamp,
+    update_rows,
+)
 from renkei.graph.models import Edge, MapVersion, Node
 
 NODE_FIELDS = (
@@ -32,6 +42,11 @@ NODE_FIELDS = (
 NODE_UPDATE_FIELDS = ("kind", "name", "supplier", "attributes", "origin", "updated_at")
 EDGE_FIELDS = ("organization", "source", "target", "kind", "attributes", "origin", "created_at", "updated_at")
 EDGE_UPDATE_FIELDS = ("attributes", "updated_at")
+# From this many new edges on, PostgreSQL checks the edge table's foreign keys once for the whole
+# table instead of per row (bulk.foreign_keys_checked_once): 3x faster, but the edge table is
+# locked for the rest of the import.
+BULK_FK_ROWS = 50_000
+LINES_PER_CHUNK = 10_000
 
 
 @dataclass
@@ -109,7 +124,10 @@ def write_plan(plan: Plan, actor: Actor, result: Any, version_before: int) -> in
         pks = pks + [made[key] for key in plan.keys[len(pks) :]]
     # Edges before nodes: an imported node is deleted only once no edge uses it.
     delete_rows(Edge, plan.edge_deletes)
-    if plan.edge_count:
+    if plan.edge_count >= BULK_FK_ROWS and connection.vendor == "postgresql":
+        with foreign_keys_checked_once(Edge):
+            copy_lines(Edge, EDGE_FIELDS, _edge_lines(plan, pks, now, json_text))
+    elif plan.edge_count:
         insert_rows(Edge, EDGE_FIELDS, _edge_rows(plan, pks, now, json_text))
     update_rows(Edge, EDGE_UPDATE_FIELDS, [(json_text(attrs), now, pk) for pk, attrs in plan.edge_updates])
     delete_rows(Node, plan.node_deletes)
@@ -154,6 +172,36 @@ def _edge_rows(plan: Plan, pks: list[int], now: Any, json_text: JsonTexts) -> It
             origin,
             now,
             now,
+        )
+
+
+def _edge_lines(plan: Plan, pks: list[int], now: str, json_text: JsonTexts) -> Iterator[str]:
+    """The new edges as chunks of COPY text (PostgreSQL): ~0.5 µs an edge. Only the attributes'
+    JSON can hold COPY's specials (a backslash of a JSON escape): escaped once per distinct text."""
+    org, origin, attrs = str(plan.organization_id), Origin.IMPORT.value, plan.new_attrs
+    pk_text = [str(pk) for pk in pks]
+    kinds = [str(kind) for kind in EdgeKind.values]
+    tail = f"\t{origin}\t{copy_text(now)}\t{copy_text(now)}"
+    escaped: dict[str, str] = {}
+
+    def attributes(position: int) -> str:
+        text = json_text(attrs.get(position))
+        found = escaped.get(text)
+        if found is None:
+            found = escaped[text] = copy_text(text)
+        return found
+
+    src, dst, kind = plan.new_src.tolist(), plan.new_dst.tolist(), plan.new_kind.tolist()
+    for start in range(0, len(src), LINES_PER_CHUNK):
+        stop = start + LINES_PER_CHUNK
+        yield "".join(
+            [
+                f"{org}\t{pk_text[s]}\t{pk_text[t]}\t{kinds[k]}\t{attributes(i) if attrs else '{}'}{tail}\n"
+                for i, s, t, k in zip(
+                    range(start, min(stop, len(src))), src[start:stop], dst[start:stop], kind[start:stop],
+                    strict=True,
+                )
+            ]
         )
 
 

@@ -603,3 +603,57 @@ def test_an_attribute_of_the_other_side_is_refused_at_the_header(world, tmp_path
         ("edges.csv", 1, "Tier"),
     ]
     assert errors[1][3] == "tier is an attribute of nodes, not of edges."
+
+
+# --- the bulk path: foreign keys checked once (PostgreSQL) --------------------------------------------
+
+
+@pytest.fixture
+def bulk_path(monkeypatch):
+    from django.db import connection
+
+    from renkei.graph.io import writer
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the bulk foreign-key path is PostgreSQL's")
+    monkeypatch.setattr(writer, "BULK_FK_ROWS", 1)
+
+
+def foreign_keys() -> list[str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = 'graph_edge'::regclass AND contype = 'f' ORDER BY conname"
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_a_bulk_import_writes_the_same_edges_and_keeps_the_foreign_keys(world, tmp_path, bulk_path):
+    before = foreign_keys()
+    assert len(before) == 4 and all("DEFERRABLE INITIALLY DEFERRED" in key for key in before)
+    result = load(world.buyer, tmp_path, edges=EDGES.replace("SYS,D1,hosts_data,,,", 'SYS,D1,hosts_data,,,\nT2,P1,supplies,false,,'))
+    assert result.ok, result.errors
+    assert result.edges.created == 6
+    assert ("T2", "SYS", "accesses") in edge_keys(world.buyer)
+    assert Edge.objects.get(source__key="T2", kind="accesses").attributes == {"method": "vpn", "privilege": "admin"}
+    assert Edge.objects.get(source__key="T2", kind="supplies").attributes == {"single_source": False}
+    assert foreign_keys() == before
+
+
+def test_the_bulk_path_still_refuses_an_edge_to_a_missing_node(world, bulk_path):
+    from django.db import IntegrityError, connection, transaction
+
+    from renkei.graph.io.bulk import foreign_keys_checked_once
+
+    node = services.create_node(Actor.cli(), world.buyer.pk, key="A", kind="supplier", name="甲")
+    with pytest.raises(IntegrityError), transaction.atomic(), foreign_keys_checked_once(Edge):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO graph_edge (organization_id, source_id, target_id, kind, attributes, origin,"
+                " created_at, updated_at) VALUES (%s, %s, %s, 'network', '{}', 'import', now(), now())",
+                [world.buyer.pk, node.pk, node.pk + 10_000],
+            )
+    assert len(foreign_keys()) == 4
+    assert not Edge.objects.exists()
