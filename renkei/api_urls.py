@@ -14,6 +14,7 @@ from renkei.oversight.api.views import (
     FindingViewSet,
     IntakeViewSet,
 )
+from renkei.pki.api.enrollment import CertificateIssueView, EnrollmentLinkViewSet
 from renkei.pki.api.views import CertificateViewSet
 from renkei.questionnaires.api.assessments import AssessmentViewSet
 from renkei.questionnaires.api.crosswalks import CrosswalkViewSet
@@ -50,11 +51,14 @@ router.register("audits", AuditViewSet, basename="audit")
 router.register("audit-findings", FindingViewSet, basename="finding")
 router.register("alerts", AlertViewSet, basename="alert")
 router.register("certificates", CertificateViewSet, basename="certificate")
+router.register("enrollment-links", EnrollmentLinkViewSet, basename="enrollmentlink")
 router.register("map-nodes", MapNodeViewSet, basename="mapnode")
 router.register("map-edges", MapEdgeViewSet, basename="mapedge")
 router.register("map-concentration", MapConcentrationViewSet, basename="mapconcentration")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="api-me"),
+    # Before the router: it would read "issue" as a certificate id.
+    path("certificates/issue/", CertificateIssueView.as_view(), name="certificate-issue"),
     *router.urls,
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -60,6 +61,9 @@ MIDDLEWARE = [
     "renkei.core.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Mutual TLS (renkei.pki.mtls): after authentication and the language, so a refusal knows the
+    # user and is translated; before axes, which asks to be last.
+    "renkei.pki.mtls.ClientCertificateMiddleware",
     # Last, as django-axes asks; inside LanguageMiddleware so the lockout page is translated.
     "axes.middleware.AxesMiddleware",
 ]
@@ -207,6 +211,21 @@ RENKEI_BASE_URL = envstr("RENKEI_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # CRL and OCSP addresses written into every certificate start with RENKEI_PKI_BASE_URL.
 RENKEI_PKI_DIR = Path(envstr("RENKEI_PKI_DIR") or RENKEI_HOME / "pki")
 RENKEI_PKI_BASE_URL = envstr("RENKEI_PKI_BASE_URL", RENKEI_BASE_URL).rstrip("/")
+# Mutual TLS (renkei.pki.mtls, docs/pki.md): only requests from these addresses or networks (the
+# reverse proxy) may pass the client certificate in X-SSL-Client-Cert / X-SSL-Client-Verify and
+# the client's address in X-Real-IP / X-Forwarded-For; from anywhere else those headers are ignored.
+RENKEI_TRUSTED_PROXIES = envlist("RENKEI_TRUSTED_PROXIES", [])
+for _proxy in RENKEI_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ConfigError(f"RENKEI_TRUSTED_PROXIES: {_proxy!r} is not an address or network") from None
+# The same certificate presented from two addresses within this many minutes is flagged.
+RENKEI_MTLS_CONCURRENT_WINDOW = envint("RENKEI_MTLS_CONCURRENT_WINDOW", 10)
+if RENKEI_MTLS_CONCURRENT_WINDOW < 1:
+    raise ConfigError(
+        f"RENKEI_MTLS_CONCURRENT_WINDOW={RENKEI_MTLS_CONCURRENT_WINDOW}: expected 1 or more (minutes)"
+    )
 # Invitation and password-reset links stay valid this many days (until used).
 PASSWORD_RESET_TIMEOUT = envint("RENKEI_INVITATION_DAYS", 7) * 24 * 3600
 

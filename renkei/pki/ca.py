@@ -128,8 +128,12 @@ def _ca_certificate(
 
 
 def current(organization: Organization, role: str = CARole.ISSUING) -> CertificateAuthority | None:
+    # By id, not instance: this runs for every certificate issued and every OCSP answer, and the
+    # ORM compiles an instance lookup noticeably slower.
     return (
-        CertificateAuthority.objects.filter(organization=organization, role=role, status=CAStatus.ACTIVE)
+        CertificateAuthority.objects.filter(
+            organization_id=organization.pk, role=role, status=CAStatus.ACTIVE
+        )
         .order_by("pk")
         .first()
     )

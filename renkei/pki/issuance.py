@@ -59,8 +59,10 @@ def user_belongs(user: Any, organization: Organization) -> bool:
     from renkei.suppliers.models import Contact
 
     return (
-        Membership.objects.filter(user=user, organization=organization).exists()
-        or Contact.objects.filter(user=user, portal_access=True, supplier__organization=organization).exists()
+        Membership.objects.filter(user_id=user.pk, organization_id=organization.pk).exists()
+        or Contact.objects.filter(
+            user_id=user.pk, portal_access=True, supplier__organization_id=organization.pk
+        ).exists()
     )
 
 
@@ -130,7 +132,7 @@ def prepare(
 
 
 @functools.lru_cache(maxsize=32)
-def _ca_certificate(pem: str) -> x509.Certificate:
+def ca_certificate(pem: str) -> x509.Certificate:
     return x509.load_pem_x509_certificate(pem.encode("ascii"))
 
 
@@ -152,7 +154,7 @@ def _key_usage(bits: frozenset[str]) -> x509.KeyUsage:
 def _sign(
     request: Request, ca: CertificateAuthority, public_key: Any, key_type: str, now: datetime.datetime
 ) -> x509.Certificate:
-    ca_cert = _ca_certificate(ca.certificate_pem)
+    ca_cert = ca_certificate(ca.certificate_pem)
     ca_key = keystore.load_key(ca.key_file)
     not_after = min(now + datetime.timedelta(days=request.profile.lifetime_days), ca_cert.not_valid_after_utc)
     if not_after <= now + datetime.timedelta(days=1):
@@ -220,7 +222,7 @@ def _accepted_key_type(request: Request, public_key: Any) -> str:
     return key_type
 
 
-def _signed_row(
+def signed_row(
     actor: Actor,
     request: Request,
     ca: CertificateAuthority,
@@ -261,9 +263,8 @@ def issue(
     actor: Actor, request: Request, public_key: Any, method: str, renewed_from: Certificate | None = None
 ) -> Certificate:
     """Sign PUBLIC_KEY under REQUEST and save the certificate with its audit entry."""
-    row = _signed_row(
-        actor, request, issuing_ca(request.organization), public_key, method=method, renewed_from=renewed_from
-    )
+    ca = issuing_ca(request.organization)
+    row = signed_row(actor, request, ca, public_key, method=method, renewed_from=renewed_from)
     with transaction.atomic():
         row.save()
         record(actor, AuditEntry.Action.CREATE, row, None, audit_data(row))
@@ -290,7 +291,7 @@ def issue_many(actor: Actor, items: list[tuple[Request, bytes]]) -> list[Certifi
     for request, public_key in checked:
         ca = cas.get(request.organization.pk) or issuing_ca(request.organization)
         cas[request.organization.pk] = ca
-        rows.append(_signed_row(actor, request, ca, public_key, method=Method.CSR, renewed_from=None))
+        rows.append(signed_row(actor, request, ca, public_key, method=Method.CSR, renewed_from=None))
     with transaction.atomic():
         Certificate.objects.bulk_create(rows, batch_size=500)
         record_many(
@@ -366,9 +367,9 @@ def issue_pkcs12(
     with transaction.atomic():  # no certificate without its bundle
         cert_row = issue(actor, request, key.public_key(), Method.PKCS12, renewed_from)
         ca = cert_row.ca
-        chain = [_ca_certificate(ca.certificate_pem)]
+        chain = [ca_certificate(ca.certificate_pem)]
         if ca.parent is not None and ca.parent.certificate_pem:
-            chain.append(_ca_certificate(ca.parent.certificate_pem))
+            chain.append(ca_certificate(ca.parent.certificate_pem))
         bundle = pkcs12.serialize_key_and_certificates(
             name=cert_row.common_name.encode("utf-8"),
             key=key,

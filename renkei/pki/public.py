@@ -67,6 +67,17 @@ def ca_der(request: HttpRequest, org: str) -> HttpResponse:
 
 
 @require_GET
+def root_der(request: HttpRequest, org: str) -> HttpResponse:
+    """The root CA certificate alone: what a mail recipient installs as a trusted root to check
+    signed notices (docs/smime-guide.md); a .crt Windows and macOS open with a double click."""
+    root = _issuing(org).parent
+    if root is None or not root.certificate_pem:
+        raise Http404
+    cert = ca_module.load_certificate(root)
+    return _reply(cert.public_bytes(Encoding.DER), "application/pkix-cert", f"{org}-root-ca.crt", 3600)
+
+
+@require_GET
 def chain(request: HttpRequest, org: str) -> HttpResponse:
     organization = get_object_or_404(Organization, slug=org)
     try:

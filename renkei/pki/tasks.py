@@ -15,7 +15,11 @@ from renkei.core.scheduling import periodic
 @periodic("pki_daily", every=datetime.timedelta(days=1), offset=datetime.timedelta(minutes=30))
 @task()
 def pki_daily() -> dict[str, Any]:
-    """Regenerate every CA's CRL; mail the 30- and 7-day expiry reminders."""
+    """Regenerate every CA's CRL; mail the 30- and 7-day expiry reminders; rewrite the published
+    certificate policies (renkei.pki.mtls) in case the file was lost."""
+    from renkei.pki.mtls import publish_policies
     from renkei.pki.reminders import run_daily
 
-    return run_daily()
+    result = run_daily()
+    result["policies"] = len(publish_policies())
+    return result

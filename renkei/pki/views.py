@@ -22,7 +22,7 @@ from renkei.audit.services import Actor
 from renkei.core.access import get_for_user_or_404
 from renkei.core.errors import NotAllowed
 from renkei.core.models import staff_may
-from renkei.core.permissions import CHANGE, VIEW
+from renkei.core.permissions import CHANGE, MANAGE, VIEW
 from renkei.pki import services
 from renkei.pki.filtersets import CertificateFilterSet
 from renkei.pki.forms import RevokeForm
@@ -66,6 +66,9 @@ def certificate_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "renewals": list(cert.renewals.for_user(request.user, VIEW).order_by("created_at")),
         "can_revoke": cert.revoked_at is None and staff_may(request.user, cert.organization_id, CHANGE),
         "is_staff": staff_may(request.user, cert.organization_id, VIEW),
+        # Mutual TLS: the "used from two devices" flag may be cleared by an administrator.
+        "can_clear_flag": cert.concurrent_use_at is not None
+        and staff_may(request.user, cert.organization_id, MANAGE),
         "revoke_form": RevokeForm(),
     }
     return render(request, "pki/certificate_detail.html", context)

@@ -90,6 +90,7 @@ API_MODELS = {
     "crosswalks": "crosswalk",
     "map-nodes": "mapnode", "map-edges": "mapedge",
     "certificates": "certificate",
+    "enrollment-links": "enrollmentlink",
 }
 KINDS = ("contacts", "contracts", "certifications")
 
@@ -193,6 +194,14 @@ def _foreign(world, viewer):
     from renkei.pki.tests.helpers import foreign_objects as foreign_certificates
 
     objects.update(foreign_certificates(world, viewer))
+    # Enrollment links made for other people (another supplier's contact, staff, another buyer).
+    from renkei.pki.tests.helpers_enroll import foreign_links
+
+    objects.update(foreign_links(world, viewer))
+    # Trusted external certificates (signature verification) of organizations the viewer is not staff of.
+    from renkei.pki.tests.helpers_trust import foreign_trusted
+
+    objects.update(foreign_trusted(world, viewer))
     objects["contact"] = objects["contacts"]
     objects["contract"] = objects["contracts"]
     objects["certification"] = objects["certifications"]
@@ -204,6 +213,8 @@ def _foreign(world, viewer):
     markers += [c.name for c in objects["campaign"]]
     markers += [c.name_ja for c in objects["crosswalk"]]
     markers += [c.device_name for c in objects["certificate"]]
+    markers += [t.name for t in objects["trustedcertificate"]]
+    markers += [link.device_name for link in objects["enrollmentlink"]]
     return own, objects, markers
 
 
@@ -261,8 +272,14 @@ def _urls_with_foreign_objects(world, viewer):
                      "action" if template.startswith("remediation/actions/") else "remediationplan")
             for obj in objects[model]:
                 urls.append(("/" + template % {**values, "pk": obj.pk}, True))
+        elif template.startswith("pki/trusted/"):
+            for obj in objects["trustedcertificate"]:
+                urls.append(("/" + template % {**values, "pk": obj.pk}, True))
         elif template.startswith("pki/certificates/"):
             for obj in objects["certificate"]:
+                urls.append(("/" + template % {**values, "pk": obj.pk}, True))
+        elif template.startswith("pki/links/"):
+            for obj in objects["enrollmentlink"]:
                 urls.append(("/" + template % {**values, "pk": obj.pk}, True))
         elif template.startswith("map/"):
             model = ("supplier" if template.startswith("map/portal/suppliers/") else
