@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 from renkei.accounts.models import Membership, Organization, User
 from renkei.audit.models import AuditEntry
 from renkei.audit.services import Actor, record, snapshot
+from renkei.core.mail import send_notice
 from renkei.core.permissions import Role
 from renkei.suppliers.models import Contact
 from renkei.suppliers.services import save_record
@@ -223,7 +224,7 @@ def send_mail_to_user(
     message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [user.email])
     message.attach_alternative(html, "text/html")
     try:
-        message.send()
+        send_notice(message, context["organization"])
     except (smtplib.SMTPException, OSError) as exc:
         logger.warning("%s could not be sent: %s", what, exc)
         return False

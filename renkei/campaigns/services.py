@@ -38,6 +38,7 @@ from renkei.accounts.services import absolute_url, mail_language, organization_n
 from renkei.audit.models import AuditEntry
 from renkei.audit.services import Actor, PendingEntry, record, record_many, snapshot
 from renkei.campaigns.models import Campaign, CampaignMessage, CampaignStatus, CampaignTarget, MessageKind
+from renkei.core.mail import send_notice
 from renkei.core.models import member_organization_ids
 from renkei.core.permissions import ADD, CHANGE, VIEW
 from renkei.questionnaires.assessments_services import AssessmentError
@@ -473,7 +474,7 @@ def _send_one(connection: Any, recipient: Recipient, kind: str, target: Campaign
                                      connection=connection)
     message.attach_alternative(html, "text/html")
     try:
-        message.send()
+        send_notice(message, target.campaign.organization_id)
     except (smtplib.SMTPException, OSError) as exc:
         # The recipient by id only: the message (and its link) must not reach the logs.
         logger.warning("campaign %s mail to %s could not be sent: %s", kind, recipient.ref,

@@ -32,6 +32,7 @@ from renkei.accounts.models import Organization
 from renkei.accounts.services import absolute_url
 from renkei.audit.models import AuditEntry
 from renkei.audit.services import Actor, PendingEntry, record_many, snapshot
+from renkei.core.mail import send_notice
 from renkei.monitoring.models import Reassessment
 from renkei.monitoring.sources import Context
 from renkei.questionnaires.assessments_services import latest_template
@@ -217,7 +218,7 @@ def send_invitations(organization_id: int | None = None) -> dict[str, int]:
                                              [recipient.email], connection=connection)
             message.attach_alternative(html, "text/html")
             try:
-                message.send()
+                send_notice(message, row.organization_id)
             except (smtplib.SMTPException, OSError) as exc:
                 logger.warning("reassessment invitation to %s could not be sent: %s", recipient.ref,
                                type(exc).__name__)

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from renkei.audit.models import AuditEntry
 from renkei.audit.services import Actor, record
+from renkei.core.mail import send_notice
 from renkei.core.models import staff_may
 from renkei.core.permissions import CHANGE, VIEW
 from renkei.questionnaires.assessments_services import (
@@ -231,7 +232,7 @@ def _send(link: AccessLink, path: str, language: str) -> bool:
     mail = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [link.sent_to])
     mail.attach_alternative(html, "text/html")
     try:
-        mail.send()
+        send_notice(mail, assessment.organization_id)
     except (smtplib.SMTPException, OSError, ValueError) as exc:
         # Neither the address nor the link goes to the log: the link id is enough to find it.
         logger.warning("hand-over mail for answer link %s could not be sent: %s", link.pk,
