@@ -35,8 +35,12 @@ def build_demo_map(organization: Any, actor: Actor, suppliers: dict[str, Any], c
     parent = suppliers[PARENT]
     node = Node.objects.filter(organization=organization, declared_by=parent, name=SUBSIDIARY).first()
     if node is None:
-        contact = parent.contacts.filter(portal_access=True, user__isnull=False).select_related("user").first()
-        declarer = Actor(user=contact.user, address=actor.address, label=contact.user.username) if contact else actor
+        contact = (
+            parent.contacts.filter(portal_access=True, user__isnull=False).select_related("user").first()
+        )
+        declarer = actor
+        if contact is not None:
+            declarer = Actor(user=contact.user, address=actor.address, label=contact.user.username)
         node = portal.declare(
             declarer,
             parent,

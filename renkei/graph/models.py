@@ -94,7 +94,9 @@ class Edge(OwnedModel, TimestampedModel):
         indexes = [
             models.Index(fields=["organization", "kind"], name="graph_edge_org_kind"),
             # Few edges are declared in the portal: index only those (not a million NULLs).
-            models.Index(fields=["declared_by"], condition=Q(declared_by__isnull=False), name="graph_edge_declared"),
+            models.Index(
+                fields=["declared_by"], condition=Q(declared_by__isnull=False), name="graph_edge_declared"
+            ),
         ]
 
     def __str__(self) -> str:

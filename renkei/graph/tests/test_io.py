@@ -633,11 +633,13 @@ def foreign_keys() -> list[str]:
 def test_a_bulk_import_writes_the_same_edges_and_keeps_the_foreign_keys(world, tmp_path, bulk_path):
     before = foreign_keys()
     assert len(before) == 4 and all("DEFERRABLE INITIALLY DEFERRED" in key for key in before)
-    result = load(world.buyer, tmp_path, edges=EDGES.replace("SYS,D1,hosts_data,,,", 'SYS,D1,hosts_data,,,\nT2,P1,supplies,false,,'))
+    edges = EDGES.replace("SYS,D1,hosts_data,,,", "SYS,D1,hosts_data,,,\nT2,P1,supplies,false,,")
+    result = load(world.buyer, tmp_path, edges=edges)
     assert result.ok, result.errors
     assert result.edges.created == 6
     assert ("T2", "SYS", "accesses") in edge_keys(world.buyer)
-    assert Edge.objects.get(source__key="T2", kind="accesses").attributes == {"method": "vpn", "privilege": "admin"}
+    access = Edge.objects.get(source__key="T2", kind="accesses")
+    assert access.attributes == {"method": "vpn", "privilege": "admin"}
     assert Edge.objects.get(source__key="T2", kind="supplies").attributes == {"single_source": False}
     assert foreign_keys() == before
 
