@@ -76,7 +76,7 @@ def test_create_refusals_are_400_with_the_field(ca, world, api_for):
     api = api_for(world.admin)
     with translation.override("en"):
         assert api.post(LINKS, {"user": "ghost", "profile": "client"}, format="json").json() == {
-            "user": ["No user ghost."]
+            "user": ["ユーザー ghost はいません。"]
         }
         response = api.post(
             LINKS, {"user": "supplier2", "profile": "device"}, format="json", HTTP_ACCEPT_LANGUAGE="en"

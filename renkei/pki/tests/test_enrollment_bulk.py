@@ -125,7 +125,8 @@ def test_file_level_problems(ca, world):
     assert errors_of(world, "") == ["Row 1: The file is empty: the first row must name the columns."]
     with translation.override("en"):
         garbled = bulk.plan(world.buyer, b"username,profile\nsupplier1,client\n\x82 x,client\n").errors
-    assert [str(e) for e in garbled] == [
+        garbled = [str(e) for e in garbled]
+    assert garbled == [
         "Row 3: The file is neither UTF-8 nor Shift_JIS (near row 3). Save it as “CSV UTF-8”."
     ]
     with translation.override("en"):

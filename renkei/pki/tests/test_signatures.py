@@ -221,7 +221,7 @@ def test_a_client_authentication_certificate_does_not_sign(ca, world, tmp_path, 
     _row, cert, key = issue_signer(world, tmp_path, profile="client")
     signature = cms_sign(delivery, cert, key, tmp_path / "client.der")
     result = signatures.verify_detached(world.buyer, delivery, signature)
-    assert result.reason == "untrusted" and "signing" in result.message
+    assert result.reason == "untrusted" and "署名用ではありません" in result.message
 
 
 @pytest.mark.parametrize(
