@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.support import CHROMIUM, CHROMIUM_ARGS, RENKEI, ROOT, free_port, wait_until_up
+from tests.browser.support import CHROMIUM, CHROMIUM_ARGS, RENKEI, ROOT, serving
 
 
 @pytest.fixture(scope="module")
@@ -22,24 +22,8 @@ def demo(tmp_path_factory):
     subprocess.run([*RENKEI, "migrate", "-v", "0"], check=True, **run)
     made = subprocess.run([*RENKEI, "demo", "--no-serve", "--json"], check=True, **run)
     data = json.loads(made.stdout[made.stdout.index("{"):])
-    port = free_port()
-    log = (home / "serve.log").open("w")
-    server = subprocess.Popen(
-        [*RENKEI, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{base}/accounts/login/", server)
+    with serving(home, env) as base:
         yield {"base": base, "logins": data["logins"]}
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,8 @@
 """Constants and helpers of the browser tests (the fixtures are in conftest.py)."""
 
+import contextlib
 import socket
+import subprocess
 import sys
 import time
 import urllib.request
@@ -55,3 +57,26 @@ def shot(page, name):
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+
+
+@contextlib.contextmanager
+def serving(home, env):
+    """`renkei serve` on a free port with ENV (its log in HOME/serve.log); yields the base URL."""
+    port = free_port()
+    log = (home / "serve.log").open("w")
+    server = subprocess.Popen(
+        [*RENKEI, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{base}/accounts/login/", server)
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()

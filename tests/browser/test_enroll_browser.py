@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser.support import CHROMIUM, PHONE, RENKEI, ROOT, free_port, shot, wait_until_up
+from tests.browser.support import CHROMIUM, PHONE, RENKEI, ROOT, serving, shot
 
 pytestmark = pytest.mark.browser
 
@@ -38,24 +38,8 @@ def pki_demo(tmp_path_factory):
         check=True, **run,
     )
     link = json.loads(made.stdout)
-    port = free_port()
-    log = (home / "serve.log").open("w")
-    server = subprocess.Popen(
-        [*RENKEI, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{base}/accounts/login/", server)
+    with serving(home, env) as base:
         yield {"base": base, "path": urlsplit(link["url"]).path, "home": home}
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
 
 
 def test_a_contact_fetches_a_certificate_on_a_phone(pki_demo, browser, tmp_path):
