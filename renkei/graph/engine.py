@@ -499,7 +499,10 @@ def impact(graph: Graph, key: str, mode: str = Via.COMPROMISE) -> Impact:
         effect[stop_nodes[new]] = 2
         # A node that was only degraded so far and now stops is upgraded, keeping its first arrival.
         effect[stop_nodes[(~new) & (effect[stop_nodes] == 3)]] = 2
-        pending = stop_nodes.astype(np.int32)
+        # A node compromised at a later hop keeps that hop and path; it spreads its outage from
+        # there (it is a seed of that level), so every path runs through nearer nodes only.
+        late = (~new) & (hops[stop_nodes] > level + 1)
+        pending = stop_nodes[~late].astype(np.int32)
         degraded, degraded_from = _first_arrivals(soft_next[~emptied], soft_from[~emptied], hops < 0)
         hops[degraded] = level + 1
         parent[degraded] = degraded_from

@@ -61,6 +61,23 @@ def test_seed001_compromise_of_the_subsidiary_stops_every_plant():
     }
 
 
+def test_a_node_compromised_late_but_stopped_early_keeps_paths_through_nearer_nodes():
+    """X is compromised at hop 3 (SUB → A → B → X) but stops at outage level 1 (it depends on
+    SUB); its dependant Y must not be reported nearer than X, and every path must be whole."""
+    g = graph(
+        [("SUB", "supplier"), ("A", "system"), ("B", "system"), ("X", "system"), ("Y", "site")],
+        [("SUB", "A", "accesses", False), ("A", "B", "accesses", False), ("B", "X", "accesses", False),
+         ("X", "SUB", "depends_on", False), ("Y", "X", "depends_on", False)],
+    )
+    result = impact(g, "SUB")
+    reached = by_id(result)
+    assert reached["X"].hops == 3 and reached["X"].effect == "compromised"
+    assert reached["Y"].hops == 4 and reached["Y"].effect == "stops"
+    assert result.path(reached["Y"].index) == ["SUB", "A", "B", "X", "Y"]
+    paths = result.to_json()["reached"]
+    assert all(len(row["path"]) == row["hops"] + 1 for row in paths)
+
+
 def test_impact_is_ordered_by_severity_then_hops():
     result = impact(seed001(), "SUB")
     severities = [r.severity for r in result.reached]
