@@ -297,6 +297,14 @@ class EnrollmentLink(OwnedModel):
     def __str__(self) -> str:
         return f"enrollment link {self.pk} for user {self.user_id}"
 
+    @property
+    def profile_label(self) -> str:
+        """The profile's name in the user's language (the stored name if it is no longer known)."""
+        from renkei.pki.profiles import get_profile
+
+        profile = get_profile(self.profile)
+        return str(profile.label) if profile is not None else self.profile
+
     def usable(self, now: datetime.datetime | None = None) -> bool:
         now = now or timezone.now()
         return self.used_at is None and self.revoked_at is None and self.expires_at > now

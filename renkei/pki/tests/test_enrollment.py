@@ -408,6 +408,7 @@ def test_the_list_filters_by_batch_and_state_and_hides_other_organizations(ca, w
     page = admin.get(reverse("pki:links")).content.decode()
     assert not [link.token_hash for link in EnrollmentLink.objects.all() if link.token_hash in page]
     assert "/pki/enroll/" not in page  # no link can be opened from the list
+    assert "<td>クライアント認証</td>" in page  # the profile's label, not its stored name
 
 
 def test_list_page_query_count_does_not_grow_with_rows(ca, world, client_for, django_assert_num_queries):
