@@ -9,6 +9,7 @@ nodes, then registry suppliers the file's edges name (so index order is pk order
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,7 +29,7 @@ IMPORT = Origin.IMPORT.value
 _NONE: dict[str, Any] = {}  # "no attributes", one object so that its id() is stable
 
 
-class Planner:
+class Planner(ABC):
     # Filled by the importer before plan() runs.
     organization_id: int
     replace: bool
@@ -53,11 +54,13 @@ class Planner:
     node_table: Any
     edge_table: Any
 
+    @abstractmethod
     def error(self, table: Any, index: int | None, column: str, reason: str) -> None:
-        raise NotImplementedError
+        """Record one problem of TABLE's row INDEX (None: the whole file) in COLUMN."""
 
+    @abstractmethod
     def edge_codes(self, src: np.ndarray, dst: np.ndarray, kind: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """One code per edge: which (edge kind, source kind, target kind) it is."""
 
     def plan(self, nodes: Any, edge_names: frozenset[str], node_names: frozenset[str]) -> Plan:
         plan = Plan(
