@@ -7,6 +7,7 @@ from renkei.accounts.api.views import MeView, OrganizationViewSet
 from renkei.audit.api.views import AuditEntryViewSet
 from renkei.campaigns.api.views import CampaignViewSet
 from renkei.graph.api.views import MapConcentrationViewSet, MapEdgeViewSet, MapNodeViewSet
+from renkei.incidents.api.views import IncidentViewSet
 from renkei.monitoring.api.views import AlertViewSet
 from renkei.oversight.api.views import (
     AuditViewSet,
@@ -55,6 +56,7 @@ router.register("enrollment-links", EnrollmentLinkViewSet, basename="enrollmentl
 router.register("map-nodes", MapNodeViewSet, basename="mapnode")
 router.register("map-edges", MapEdgeViewSet, basename="mapedge")
 router.register("map-concentration", MapConcentrationViewSet, basename="mapconcentration")
+router.register("incidents", IncidentViewSet, basename="incident")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="api-me"),

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "renkei.monitoring",
     "renkei.graph",
     "renkei.pki",
+    "renkei.incidents",
 ]
 
 MIDDLEWARE = [

@@ -208,10 +208,23 @@ def send_mail_to_user(
 ) -> bool:
     """Render TEMPLATE_DIR/TEMPLATE{_subject.txt,.txt,.html} in USER's language and send it
     to USER's own address. False (and a warning naming WHAT) if the mail server refused it."""
-    with translation.override(mail_language(user)):
+    return send_mail_to_address(
+        user.email, mail_language(user), template, {**context, "user": user}, what=what,
+        template_dir=template_dir,
+    )
+
+
+def send_mail_to_address(
+    address: str, language: str, template: str, context: dict[str, Any], *, what: str,
+    template_dir: str = "accounts/email",
+) -> bool:
+    """Render TEMPLATE_DIR/TEMPLATE{_subject.txt,.txt,.html} in LANGUAGE and send it to ADDRESS
+    (someone who may have no account: an incident reporter, a partner) for context["organization"],
+    signed when it signs its notices. False (and a warning naming WHAT, never the address) if the
+    mail server refused it."""
+    with translation.override(language):
         context = {
             **context,
-            "user": user,
             "organization_name": organization_name(context["organization"]),
             "expiry_days": settings.PASSWORD_RESET_TIMEOUT // (24 * 3600),
             "login_url": absolute_url(reverse("login")),
@@ -221,7 +234,7 @@ def send_mail_to_user(
         subject = settings.EMAIL_SUBJECT_PREFIX + " ".join(subject.split())
         text = render_to_string(f"{template_dir}/{template}.txt", context)
         html = render_to_string(f"{template_dir}/{template}.html", context)
-    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [user.email])
+    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [address])
     message.attach_alternative(html, "text/html")
     try:
         send_notice(message, context["organization"])

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
+from django.test.utils import override_settings
 from django.utils import timezone
 
 from renkei.accounts.models import Membership, Organization, User
@@ -36,6 +37,7 @@ from renkei.core.demo_data import (
 )
 from renkei.core.permissions import SUPPLIER_ROLE
 from renkei.graph.demo import build_demo_map
+from renkei.incidents.demo import build_demo_incident
 from renkei.monitoring.demo import build_demo_monitoring
 from renkei.oversight.demo import build_demo_oversight
 from renkei.remediation.demo import build_demo_remediation
@@ -227,9 +229,18 @@ def _children(
     return logins
 
 
-@transaction.atomic
 def build_demo(today: datetime.date | None = None) -> list[DemoLogin]:
-    """Create or refresh the demo organization, users and registry. Returns the logins."""
+    """Create or refresh the demo organization, users and registry. Returns the logins.
+
+    Mails the build sends (the demo incident's acknowledgement and partner notices) go to Django's
+    in-memory backend, including those sent when the transaction commits: the demo's addresses
+    are fictional and a demo machine has no mail server. The served demo sends for real."""
+    with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+        return _build_demo(today)
+
+
+@transaction.atomic
+def _build_demo(today: datetime.date | None) -> list[DemoLogin]:
     today = today or timezone.localdate()
     actor = Actor.system("demo")
     org = _organization(actor)
@@ -263,6 +274,7 @@ def build_demo(today: datetime.date | None = None) -> list[DemoLogin]:
     build_demo_map(org, actor, suppliers, corporate_number("tokai-seimitsu-techno"))
     build_demo_risk(org)
     build_demo_monitoring(org, today)
+    build_demo_incident(org, today)
     return logins
 
 

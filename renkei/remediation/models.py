@@ -44,6 +44,7 @@ class ActionSource(models.TextChoices):
     INTAKE = "intake", _("Condition of approval")
     AUDIT = "audit", _("Audit finding")
     REVIEW = "review", _("Questionnaire review")
+    INCIDENT = "incident", _("Incident lessons")
     MANUAL = "manual", _("Added by hand")
 
 

@@ -70,6 +70,13 @@ DEFAULT_CONFIG: dict[str, Any] = {
         # Per remediation action past its due date and not done (renkei.remediation), up to the maximum.
         "overdue_action": 0.25,
         "overdue_action_max": 1.0,
+        # Per incident of the supplier (renkei.incidents) we became aware of within the last
+        # incident_window_days days, whatever its status; incident_high for high or critical
+        # severity; up to the maximum.
+        "incident": 0.5,
+        "incident_high": 1.0,
+        "incident_max": 1.5,
+        "incident_window_days": 365,
         # Inherited risk (renkei.graph.inherited, docs/graph.md): a subcontractor n hops away adds
         # (its own likelihood − 1) × inherited_decay ** n, the highest one counting, up to
         # inherited_hops hops (0: off); a subcontractor without a rating counts as inherited_unrated.
@@ -123,9 +130,9 @@ NUMBER_KEYS = {
     "questionnaire_gap_weight", "unknown_questionnaire_gap", "critical_failure",
     "critical_failure_max", "missing_certification", "expired_certification", "stale_assessment",
     "very_stale_assessment", "no_assessment", "missing_contract_clause", "missing_contract_clause_max",
-    "overdue_action", "overdue_action_max",
+    "overdue_action", "overdue_action_max", "incident", "incident_high", "incident_max",
 }
-DAY_KEYS = {"assessment_fresh_days", "assessment_stale_days"}
+DAY_KEYS = {"assessment_fresh_days", "assessment_stale_days", "incident_window_days"}
 MAX_INHERITED_HOPS = 5
 
 
@@ -288,6 +295,10 @@ def _likelihood(check: _Checker, data: Any, out: dict[str, Any]) -> None:
     if out["very_stale_assessment"] < out["stale_assessment"]:
         check.error("likelihood.very_stale_assessment",
                     _("Must not be smaller than stale_assessment (an older answer is not better)."))
+    if out["incident_high"] < out["incident"]:
+        check.error("likelihood.incident_high",
+                    _("Must not be smaller than incident (a high or critical incident weighs "
+                      "at least as much)."))
 
 
 def _matrix(check: _Checker, rows: Any, config: dict[str, Any]) -> None:

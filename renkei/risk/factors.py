@@ -21,8 +21,7 @@ contribution, so a loop of suppliers cannot feed on itself (renkei.graph.inherit
 in it; `Scope.memo` lets it hand what it read to its loader within the same recompute.
 
 Remediation actions count through `overdue_remediation` and through verified actions offsetting
-the × answers they fixed. The incident hook is registered and returns nothing until incidents
-exist (the incidents capability): no made-up data.
+the × answers they fixed; the supplier's recent incidents through `recent_incidents`.
 """
 
 from __future__ import annotations
@@ -383,20 +382,69 @@ def overdue_remediation(evidence_of: Mapping[str, Any], settings: Mapping[str, A
     return min(settings.get("overdue_action_max", OVERDUE_ACTION_MAX), per * count), {"count": count}
 
 
-# A hook for evidence that does not exist yet: it loads nothing and says nothing; the incident
-# capability replaces the loader (same name) when its records exist.
+# Incidents (renkei.incidents): every incident of the supplier we became aware of within the last
+# likelihood.incident_window_days days counts, high and critical ones more (incident_high), up to
+# incident_max. The loader reads the longest window the settings accept, so the factor stays a pure
+# function of the evidence and the organization's settings (one query, whatever the window).
+INCIDENT = 0.5
+INCIDENT_HIGH = 1.0
+INCIDENT_MAX = 1.5
+INCIDENT_WINDOW_DAYS = 365
+INCIDENT_LOOKBACK_DAYS = 3650  # the longest incident_window_days renkei.risk.config accepts
+INCIDENT_NUMBERS_SHOWN = 5
+HIGH_SEVERITIES = frozenset({"high", "critical"})
+
+
+@dataclass(frozen=True)
+class RecentIncident:
+    number: str
+    aware_on: datetime.date  # in the installation's time zone
+    high: bool
 
 
 @evidence("incidents")
-def recent_incidents_evidence(scope: Scope, today: datetime.date) -> dict[int, Any]:
-    return {}
+def recent_incidents_evidence(scope: Scope, today: datetime.date) -> dict[int, list[RecentIncident]]:
+    """The supplier's incidents of the last INCIDENT_LOOKBACK_DAYS days, latest first (one query)."""
+    from django.utils import timezone
+
+    from renkei.incidents.models import Incident
+
+    since = timezone.make_aware(datetime.datetime.combine(
+        today - datetime.timedelta(days=INCIDENT_LOOKBACK_DAYS), datetime.time.min))
+    rows = (scope.restrict(Incident.objects.filter(supplier__isnull=False))
+            .filter(aware_at__gte=since)
+            .order_by("supplier_id", "-aware_at", "-pk")
+            .values_list("supplier_id", "number", "aware_at", "severity"))
+    found: dict[int, list[RecentIncident]] = {}
+    for supplier_id, number, aware_at, severity in rows.iterator(chunk_size=5000):
+        found.setdefault(supplier_id, []).append(
+            RecentIncident(number, timezone.localdate(aware_at), severity in HIGH_SEVERITIES))
+    return found
+
+
+def _describe_incidents(params: Mapping[str, Any]) -> str:
+    text = _("Incidents in the last %(days)s days: %(n)s (high or critical: %(high)s)") % {
+        "n": params.get("count", 0), "days": params.get("days", INCIDENT_WINDOW_DAYS),
+        "high": params.get("high", 0)}
+    if params.get("numbers"):
+        text += ": " + "、".join(params["numbers"])
+    return text
 
 
 @factor("recent_incidents", gettext_lazy("Recent incidents"), needs=("incidents",),
-        describe=lambda params: _("%(n)s incidents in the recent past") % {"n": params.get("count", 0)})
+        describe=_describe_incidents)
 def recent_incidents(evidence_of: Mapping[str, Any], settings: Mapping[str, Any],
                      today: datetime.date) -> tuple[float, dict] | None:
-    return None
+    window = settings.get("incident_window_days", INCIDENT_WINDOW_DAYS)
+    recent = [i for i in evidence_of.get("incidents") or () if (today - i.aware_on).days <= window]
+    if not recent:
+        return None
+    high = sum(1 for i in recent if i.high)
+    weight = (high * settings.get("incident_high", INCIDENT_HIGH)
+              + (len(recent) - high) * settings.get("incident", INCIDENT))
+    params = {"count": len(recent), "high": high, "days": window,
+              "numbers": [i.number for i in recent[:INCIDENT_NUMBERS_SHOWN]]}
+    return min(settings.get("incident_max", INCIDENT_MAX), weight), params
 
 
 # --- Contract clauses (renkei.oversight.checklist) ------------------------------------------------

@@ -89,8 +89,11 @@ class TestDemoCommand:
         checked, problems = verify()
         assert problems == []
         assert checked == AuditEntry.objects.count() >= Supplier.objects.count()
-        # The demo itself, and S-1001's contact declaring its subsidiary in the portal (the map).
-        assert set(AuditEntry.objects.values_list("actor_label", flat=True)) == {"demo", "tokai"}
+        # The demo itself, S-1001's contact declaring its subsidiary in the portal (the map), the
+        # analyst triaging the demo incident and a partner acknowledging its notice by the link.
+        analyst = str(User.objects.get(username="analyst"))
+        assert set(AuditEntry.objects.values_list("actor_label", flat=True)) == {
+            "demo", "tokai", analyst, "佐藤 一郎（確認リンク）"}
 
     def test_text_output_lists_the_logins(self, db):
         out = io.StringIO()

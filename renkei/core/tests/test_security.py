@@ -91,6 +91,7 @@ API_MODELS = {
     "map-nodes": "mapnode", "map-edges": "mapedge",
     "certificates": "certificate",
     "enrollment-links": "enrollmentlink",
+    "incidents": "incident",
 }
 KINDS = ("contacts", "contracts", "certifications")
 
@@ -202,6 +203,10 @@ def _foreign(world, viewer):
     from renkei.pki.tests.helpers_trust import foreign_trusted
 
     objects.update(foreign_trusted(world, viewer))
+    # Incidents of the foreign suppliers and the reporting links made for them.
+    from renkei.incidents.tests.helpers import foreign_objects as foreign_incidents
+
+    objects.update(foreign_incidents(suppliers))
     objects["contact"] = objects["contacts"]
     objects["contract"] = objects["contracts"]
     objects["certification"] = objects["certifications"]
@@ -226,6 +231,10 @@ def _urls_with_foreign_objects(world, viewer):
         values: dict[str, str] = {"format": "json", "fmt": "csv", "uidb64": "MQ", "token": "x-y",
                                   "item": "C-03", "handover": "1", "org": "buyer", "encoded": "MAo="}
         names = set(params)
+        if template.startswith("incidents/portal/suppliers/"):
+            for supplier in objects["supplier"]:
+                urls.append(("/" + template % {**values, "supplier": supplier.pk}, True))
+            continue
         if not names & {"pk", "child_pk", "key"}:
             urls.append(("/" + template % values, False))
             continue
@@ -281,6 +290,12 @@ def _urls_with_foreign_objects(world, viewer):
         elif template.startswith("pki/links/"):
             for obj in objects["enrollmentlink"]:
                 urls.append(("/" + template % {**values, "pk": obj.pk}, True))
+        elif template.startswith("incidents/"):
+            model = "reportlink" if template.startswith("incidents/links/") else "incident"
+            for obj in objects[model]:
+                first = {"event": obj.events.first().pk, "obligation": obj.obligations.first().pk,
+                         "item": 1} if model == "incident" else {}
+                urls.append(("/" + template % {**values, **first, "pk": obj.pk}, True))
         elif template.startswith("map/"):
             model = ("supplier" if template.startswith("map/portal/suppliers/") else
                      "mapedge" if template.startswith("map/edges/") else "mapnode")
@@ -849,12 +864,13 @@ def test_anonymous_visitor_gets_nothing_from_any_route(world):
         values = {"format": "json", "fmt": "csv", "uidb64": "MQ", "token": "x-y", "pk": world.s1.pk,
                   "item": "C-03", "handover": "1",
                   "child_pk": Certification.objects.get(supplier=world.s1).pk, "kind": "contacts",
-                  "key": world.s1.code, "org": "buyer", "encoded": "MAo="}
+                  "key": world.s1.code, "org": "buyer", "encoded": "MAo=", "supplier": world.s1.pk,
+                  "event": 1, "obligation": 1}
         url = "/" + template % {k: values[k] for k in params}
         for method in ("get", "post"):
             response = getattr(client, method)(url)
             text = response.content.decode("utf-8", "replace") if not response.streaming else ""
-            assert response.status_code in (200, 302, 400, 401, 403, 404, 405), (method, url)
+            assert response.status_code in (200, 302, 400, 401, 403, 404, 405, 410), (method, url)
             assert not [m for m in markers if m in text], (method, url)
             if url.startswith(("/suppliers/", "/accounts/me/", "/accounts/contacts/")):
                 assert response.status_code in (302, 405), (method, url)
