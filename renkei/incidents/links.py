@@ -19,10 +19,7 @@ second waits for the lock, then finds the link used and creates nothing.
 from __future__ import annotations
 
 import datetime
-import hashlib
-import hmac
 import logging
-import secrets
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -39,6 +36,7 @@ from renkei.audit.services import Actor, record, snapshot
 from renkei.core.errors import NotAllowed, ServiceError
 from renkei.core.models import staff_may
 from renkei.core.permissions import ADD, CHANGE
+from renkei.core.tokens import find_by_token, new_token
 from renkei.incidents import services
 from renkei.incidents.models import Incident, ReportLink, Source
 
@@ -46,9 +44,6 @@ logger = logging.getLogger("renkei.incidents")
 
 LINK_DAYS = 14
 MAX_LINK_DAYS = 90
-TOKEN_BYTES = 32
-# Longer than any token we make; longer input is not looked up at all.
-TOKEN_MAX = 100
 
 
 class LinkState(models.TextChoices):
@@ -69,10 +64,6 @@ class LinkInvalid(LinkError):
 
 
 # --- Small helpers --------------------------------------------------------------------------------
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def report_url(token: str) -> str:
@@ -132,12 +123,12 @@ def create_link(actor: Actor, supplier: Any, email: str, days: int = LINK_DAYS) 
     if actor.user is not None and not staff_may(actor.user, supplier.organization_id, ADD):
         raise NotAllowed(_("You may not create reporting links for this supplier."))
     email, days = clean_email(email), clean_days(days)
-    token = secrets.token_urlsafe(TOKEN_BYTES)
+    token, digest = new_token()
     link = ReportLink(
         organization_id=supplier.organization_id,
         supplier=supplier,
         email=email,
-        token_hash=token_hash(token),
+        token_hash=digest,
         expires_at=timezone.now() + datetime.timedelta(days=days),
         created_by=actor.user,
     )
@@ -209,13 +200,8 @@ def revoke_link(actor: Actor, link: ReportLink) -> ReportLink:
 
 def find_link(token: str) -> ReportLink | None:
     """The usable link for TOKEN, or None (unknown, used, expired, withdrawn alike)."""
-    if not token or len(token) > TOKEN_MAX:
-        return None
-    digest = token_hash(token)
-    link = ReportLink.objects.select_related("supplier", "organization").filter(token_hash=digest).first()
-    if link is None or not hmac.compare_digest(link.token_hash, digest):
-        return None
-    return link if link_state(link) == LinkState.ACTIVE else None
+    link = find_by_token(ReportLink.objects.select_related("supplier", "organization"), token)
+    return link if link is not None and link_state(link) == LinkState.ACTIVE else None
 
 
 def redeem(token: str, data: Any, *, address: str, reporter_name: str, reporter_email: str) -> Incident:

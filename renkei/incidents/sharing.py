@@ -17,10 +17,7 @@ later is still worth recording, and it shows only what that recipient was sent.
 from __future__ import annotations
 
 import email.utils
-import hashlib
-import hmac
 import logging
-import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +34,7 @@ from django.utils.translation import ngettext
 
 from renkei.audit.models import AuditEntry
 from renkei.audit.services import Actor, PendingEntry, record_many, snapshot
+from renkei.core.tokens import find_by_token, new_token
 from renkei.incidents import share_content
 from renkei.incidents.forms import ShareForm
 from renkei.incidents.models import AffectedItem, EventKind, Incident, Recipient, Share
@@ -44,7 +42,6 @@ from renkei.incidents.services import IncidentError, _event, _staff
 
 logger = logging.getLogger("renkei.incidents")
 
-TOKEN_BYTES = 32
 MAX_RECIPIENTS = 200
 LINE_MAX = 320  # a display name and the longest valid address
 TEMPLATES = "incidents/email"
@@ -53,10 +50,6 @@ SEND_FAILED = "The mail server refused the message, or it could not be signed."
 
 
 # --- Small helpers --------------------------------------------------------------------------------
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def ack_url(token: str) -> str:
@@ -284,8 +277,7 @@ def share(
         row.save()
         recipients = []
         for person in plan.people:
-            token = secrets.token_urlsafe(TOKEN_BYTES)
-            digest = token_hash(token)
+            token, digest = new_token()
             tokens[digest] = token
             recipients.append(
                 Recipient(
@@ -376,17 +368,7 @@ def deliver(share_pk: int, tokens: dict[str, str]) -> int:
 
 def find_recipient(token: str) -> Recipient | None:
     """The recipient for TOKEN or None; looked up by hash, compared in constant time."""
-    if not token or len(token) > 200:
-        return None
-    digest = token_hash(token)
-    recipient = (
-        Recipient.objects.select_related("share__incident__organization", "supplier")
-        .filter(token_hash=digest)
-        .first()
-    )
-    if recipient is None or not hmac.compare_digest(recipient.token_hash, digest):
-        return None
-    return recipient
+    return find_by_token(Recipient.objects.select_related("share__incident__organization", "supplier"), token)
 
 
 def mark_opened(recipient: Recipient) -> None:

@@ -23,8 +23,6 @@ same response); neither the key, the bundle nor the password is stored anywhere.
 from __future__ import annotations
 
 import datetime
-import hashlib
-import hmac
 import logging
 import secrets
 from dataclasses import dataclass
@@ -44,6 +42,7 @@ from renkei.audit.services import Actor, PendingEntry, record, record_many, snap
 from renkei.core.errors import NotAllowed
 from renkei.core.models import staff_may
 from renkei.core.permissions import MANAGE
+from renkei.core.tokens import find_by_token, new_token
 from renkei.pki import issuance
 from renkei.pki.ca import issuing_ca
 from renkei.pki.choices import Method
@@ -56,7 +55,6 @@ logger = logging.getLogger("renkei.pki")
 LINK_DAYS = 7
 MAX_LINK_DAYS = 30
 MAX_BATCH_LABEL = 50
-TOKEN_BYTES = 32
 # The one-time PKCS#12 password: 4 groups of 4 from 56 characters that cannot be confused when
 # read off a screen and typed on a phone (no 0/O, 1/l/I): about 93 bits.
 PASSWORD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"
@@ -93,10 +91,6 @@ class LinkRequest:
 
 
 # --- Small helpers --------------------------------------------------------------------------------
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def enroll_path(token: str) -> str:
@@ -264,7 +258,7 @@ def check_link(
 def _new_link(
     actor: Actor, organization: Organization, request: LinkRequest, expires_at: datetime.datetime, batch: str
 ) -> tuple[EnrollmentLink, str]:
-    token = secrets.token_urlsafe(TOKEN_BYTES)
+    token, digest = new_token()
     link = EnrollmentLink(
         organization=organization,
         user=request.user,
@@ -273,7 +267,7 @@ def _new_link(
         device_name=request.device_name,
         key_type=request.key_type,
         legacy_pkcs12=request.legacy,
-        token_hash=token_hash(token),
+        token_hash=digest,
         batch=batch,
         sent_to=(request.user.email or "").strip(),
         expires_at=expires_at,
@@ -415,17 +409,7 @@ def link_data(link: EnrollmentLink) -> dict[str, Any]:
 
 def find_link(token: str) -> EnrollmentLink | None:
     """The link for TOKEN (any state) or None; looked up by hash, compared in constant time."""
-    if not token or len(token) > 200:
-        return None
-    digest = token_hash(token)
-    link = (
-        EnrollmentLink.objects.select_related("organization", "user", "certificate")
-        .filter(token_hash=digest)
-        .first()
-    )
-    if link is None or not hmac.compare_digest(link.token_hash, digest):
-        return None
-    return link
+    return find_by_token(EnrollmentLink.objects.select_related("organization", "user", "certificate"), token)
 
 
 def refusal(link: EnrollmentLink | None, now: datetime.datetime | None = None) -> LinkError | None:

@@ -8,40 +8,18 @@ import json
 import os
 import re
 import subprocess
-import threading
 import time
-from email import message_from_bytes, policy
 
 import openpyxl
 import pytest
 from aiosmtpd.controller import Controller
 
+from renkei.accounts.tests.conftest import Mailbox
 from tests.browser.support import DESKTOP, PHONE, RENKEI, ROOT, free_port, log_in, login_of, serving, shot
 
 pytestmark = pytest.mark.browser
 
 TITLE = "取引先向け請求書メールの不審な送信"
-
-
-class Mailbox:
-    def __init__(self):
-        self.messages = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
-        with self.lock:
-            self.messages.append(
-                (list(envelope.rcpt_tos), message_from_bytes(envelope.content, policy=policy.default))
-            )
-        return "250 OK"
-
-    def texts(self):
-        out = []
-        with self.lock:
-            for recipients, message in self.messages:
-                parts = [p for p in message.walk() if p.get_content_type() == "text/plain"]
-                out.append((recipients, str(message["subject"]), "\n".join(p.get_content() for p in parts)))
-        return out
 
 
 @pytest.fixture(scope="module")
@@ -76,11 +54,15 @@ def demo_with_mail(tmp_path_factory, mailbox):
 def wait_for_mail(box, predicate, timeout=15):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = [m for m in box.texts() if predicate(m)]
+        found = [
+            (m.recipients, m.subject, m.text)
+            for m in box.messages
+            if predicate((m.recipients, m.subject, m.text))
+        ]
         if found:
             return found
         time.sleep(0.25)
-    raise AssertionError(f"no such mail among {[m[1] for m in box.texts()]}")
+    raise AssertionError(f"no such mail among {[m.subject for m in box.messages]}")
 
 
 def test_report_triage_share_acknowledge_export(demo_with_mail, mailbox, browser, tmp_path):

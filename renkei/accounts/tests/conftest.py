@@ -18,6 +18,7 @@ class Received:
     sender: str
     recipients: list[str]
     message: EmailMessage
+    raw: bytes  # exactly as received (signature checks need the bytes, not a re-serialisation)
 
     @property
     def subject(self) -> str:
@@ -45,13 +46,19 @@ class Mailbox:
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
         parsed = email.message_from_bytes(envelope.original_content, policy=policy.default)
         with self.lock:
-            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed))
+            self.received.append(
+                Received(envelope.mail_from, list(envelope.rcpt_tos), parsed, envelope.original_content)
+            )
         return "250 Message accepted for delivery"
 
     @property
     def messages(self) -> list[Received]:
         with self.lock:
             return list(self.received)
+
+    @property
+    def raw(self) -> list[bytes]:
+        return [m.raw for m in self.messages]
 
     def to(self, address: str) -> list[Received]:
         return [m for m in self.messages if address in m.recipients]

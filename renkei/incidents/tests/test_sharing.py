@@ -11,14 +11,13 @@ import re
 from email import policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.core import mail
 from django.template.loader import render_to_string
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from renkei.accounts.tests.conftest import Mailbox, free_port
+from renkei.accounts.tests.conftest import free_port
 from renkei.audit.models import AuditEntry
 from renkei.audit.services import Actor
 from renkei.incidents import services, share_content, sharing
@@ -139,32 +138,11 @@ def test_share_mails_each_contact_in_japanese_with_a_working_link(
     assert recipient.opened_at is not None and recipient.acknowledged_at is None
 
 
-class RawMailbox(Mailbox):
-    def __init__(self) -> None:
-        super().__init__()
-        self.raw: list[bytes] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
-        with self.lock:
-            self.raw.append(envelope.original_content)
-        return await super().handle_DATA(server, session, envelope)
-
-
 @pytest.fixture
-def raw_smtp(settings):
-    box = RawMailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+def raw_smtp(smtp, settings):
+    """The real SMTP server (conftest); it keeps each message's bytes for the signature check."""
     settings.DEFAULT_FROM_EMAIL = "連携 <renkei@buyer.example.jp>"
-    settings.RENKEI_BASE_URL = "https://renkei.example.jp"
-    try:
-        yield box
-    finally:
-        controller.stop()
+    return smtp
 
 
 def test_with_a_notice_signer_the_mails_are_smime_signed_and_openssl_verifies_them(

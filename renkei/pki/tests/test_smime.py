@@ -11,7 +11,6 @@ import re
 from email import policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs7
 from cryptography.x509.oid import ExtendedKeyUsageOID
@@ -20,7 +19,6 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from renkei.accounts.services import invite_contact
-from renkei.accounts.tests.conftest import Mailbox, free_port
 from renkei.audit.models import AuditEntry
 from renkei.audit.services import Actor
 from renkei.core.errors import NotAllowed
@@ -38,35 +36,11 @@ pytestmark = pytest.mark.django_db
 FROM = "renkei@buyer.example.jp"
 
 
-class RawMailbox(Mailbox):
-    """The conftest mailbox that also keeps each message's bytes exactly as received."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.raw: list[bytes] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
-        with self.lock:
-            self.raw.append(envelope.original_content)
-        return await super().handle_DATA(server, session, envelope)
-
-
 @pytest.fixture
-def mailbox(settings):
-    box = RawMailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_TIMEOUT = 10
+def mailbox(smtp, settings):
+    """The real SMTP server (conftest); it keeps each message's bytes for the signature checks."""
     settings.DEFAULT_FROM_EMAIL = f"連携 <{FROM}>"
-    settings.RENKEI_BASE_URL = "https://renkei.example.jp"
-    try:
-        yield box
-    finally:
-        controller.stop()
+    return smtp
 
 
 @pytest.fixture
