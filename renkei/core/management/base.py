@@ -71,6 +71,26 @@ class RenkeiCommand(BaseCommand, ABC):
         self.stdout.write(json.dumps(data, ensure_ascii=False, default=str))
 
 
+class ActionsCommand(RenkeiCommand):
+    """A RenkeiCommand whose actions are found by name: ACTIONS lists (name, help); each action
+    is `add_<name>(parser)` for its arguments, `do_<name>(**options)` returning the data, and an
+    optional `text_<name>(data)` for the human text. Adding an action is adding those methods."""
+
+    ACTIONS: tuple[tuple[str, str], ...] = ()
+
+    def add_actions(self, subparsers: Any) -> None:
+        for name, help_text in self.ACTIONS:
+            parser = subparsers.add_parser(name, help=help_text)
+            getattr(self, f"add_{name}")(parser)
+
+    def run(self, action: str, **options: Any) -> Any:
+        return getattr(self, f"do_{action}")(**options)
+
+    def render_text(self, action: str, data: Any) -> str:
+        render = getattr(self, f"text_{action}", None)
+        return render(data) if render else super().render_text(action, data)
+
+
 def fail(message: str) -> CommandError:
     """A CommandError to raise: printed on stderr, exit status 1."""
     return CommandError(message)

@@ -22,14 +22,14 @@ from django.utils.translation import gettext as _
 
 from renkei.accounts.models import Organization, User
 from renkei.audit.services import Actor
-from renkei.core.management.base import RenkeiCommand, fail
+from renkei.core.management.base import ActionsCommand, fail
 from renkei.core.models import staff_may
 from renkei.core.permissions import ADD, CHANGE, DELETE, VIEW
 from renkei.graph.io.exporter import export_map
 from renkei.graph.io.importer import ImportResult, import_files
 
 
-class Command(RenkeiCommand):
+class Command(ActionsCommand):
     help = "The supply-chain map: import and export nodes and edges."
 
     ACTIONS: tuple[tuple[str, str], ...] = (
@@ -38,18 +38,6 @@ class Command(RenkeiCommand):
         ("impact", "What a compromise (or a stop) of one node reaches, most severe first."),
         ("spof", "Single points of failure, shared fourth parties and suppliers with broad access."),
     )
-
-    def add_actions(self, subparsers: Any) -> None:
-        for name, help_text in self.ACTIONS:
-            parser = subparsers.add_parser(name, help=help_text)
-            getattr(self, f"add_{name}")(parser)
-
-    def run(self, action: str, **options: Any) -> Any:
-        return getattr(self, f"do_{action}")(**options)
-
-    def render_text(self, action: str, data: Any) -> str:
-        render = getattr(self, f"text_{action}", None)
-        return render(data) if render else super().render_text(action, data)
 
     # -- shared ------------------------------------------------------------------------------------
 

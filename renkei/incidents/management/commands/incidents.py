@@ -22,7 +22,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from renkei.core.management.base import RenkeiCommand, fail
+from renkei.core.management.base import ActionsCommand, fail
 from renkei.incidents.obligations import (
     AUTHORITIES,
     KINDS,
@@ -34,7 +34,7 @@ from renkei.incidents.obligations import (
 )
 
 
-class Command(RenkeiCommand):
+class Command(ActionsCommand):
     help = "Incidents: the obligations (共有・報告・公表) that follow from an incident's facts."
     # `call_command(..., stdin=StringIO(...))` stands in for standard input in tests.
     stealth_options = ("stdin",)
@@ -45,18 +45,6 @@ class Command(RenkeiCommand):
         ("export", "Write one incident as Excel (.xlsx) or PDF (.pdf) for the PPC report and the file."),
         ("warn", "Send the deadline warnings that are due now (the worker does this every hour)."),
     )
-
-    def add_actions(self, subparsers: Any) -> None:
-        for name, help_text in self.ACTIONS:
-            parser = subparsers.add_parser(name, help=help_text)
-            getattr(self, f"add_{name}")(parser)
-
-    def run(self, action: str, **options: Any) -> Any:
-        return getattr(self, f"do_{action}")(**options)
-
-    def render_text(self, action: str, data: Any) -> str:
-        render = getattr(self, f"text_{action}", None)
-        return render(data) if render else super().render_text(action, data)
 
     # -- obligations (rules/obligations.yaml) ------------------------------------------------------
 
