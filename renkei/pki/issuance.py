@@ -8,6 +8,7 @@ transaction."""
 
 from __future__ import annotations
 
+import copy
 import datetime
 import functools
 import hashlib
@@ -19,7 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,7 +32,7 @@ from renkei.core.models import staff_may
 from renkei.core.permissions import ADD
 from renkei.pki import keystore
 from renkei.pki.ca import BACKDATE, authority_key_id, endpoints, fingerprint, issuing_ca, serial_hex
-from renkei.pki.choices import Method
+from renkei.pki.choices import CAStatus, Method
 from renkei.pki.csr import check_request, load_csr
 from renkei.pki.keystore import PkiError
 from renkei.pki.models import Certificate, CertificateAuthority
@@ -134,6 +135,42 @@ def prepare(
 @functools.lru_cache(maxsize=32)
 def ca_certificate(pem: str) -> x509.Certificate:
     return x509.load_pem_x509_certificate(pem.encode("ascii"))
+
+
+# The issuing CA each organization's last certificate was signed with in this process.
+_issuers: dict[int, CertificateAuthority] = {}
+
+
+def _still_active(ca: CertificateAuthority) -> bool:
+    """Whether CA's row is still active with the same certificate. Written out because it runs
+    before every certificate and Django takes longer to build this one-row lookup than the
+    database takes to answer it. Table and column names come from _meta, values are parameters."""
+    meta = CertificateAuthority._meta
+    quote = connection.ops.quote_name
+    pk, status, fingerprint_column = (
+        quote(meta.get_field(name).column) for name in ("id", "status", "fingerprint_sha256")
+    )
+    sql = (
+        f"SELECT 1 FROM {quote(meta.db_table)} "  # noqa: S608
+        f"WHERE {pk} = %s AND {status} = %s AND {fingerprint_column} = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ca.pk, CAStatus.ACTIVE.value, ca.fingerprint_sha256])
+        return cursor.fetchone() is not None
+
+
+def current_issuer(organization: Organization) -> CertificateAuthority:
+    """The organization's issuing CA. The row read for the previous certificate is reused once the
+    database confirms it is still active with the same certificate (one primary-key lookup instead
+    of the whole row with its PEM), so still no certificate under a CA that any process retired,
+    revoked or replaced. Callers get a copy, so none shares relations cached on another's."""
+    cached = _issuers.get(organization.pk)
+    if cached is not None and _still_active(cached):
+        return copy.copy(cached)
+    _issuers.pop(organization.pk, None)
+    ca = issuing_ca(organization)
+    _issuers[organization.pk] = copy.copy(ca)
+    return ca
 
 
 def _key_usage(bits: frozenset[str]) -> x509.KeyUsage:
@@ -263,7 +300,7 @@ def issue(
     actor: Actor, request: Request, public_key: Any, method: str, renewed_from: Certificate | None = None
 ) -> Certificate:
     """Sign PUBLIC_KEY under REQUEST and save the certificate with its audit entry."""
-    ca = issuing_ca(request.organization)
+    ca = current_issuer(request.organization)
     row = signed_row(actor, request, ca, public_key, method=method, renewed_from=renewed_from)
     with transaction.atomic():
         row.save()
@@ -289,7 +326,7 @@ def issue_many(actor: Actor, items: list[tuple[Request, bytes]]) -> list[Certifi
     cas: dict[int, CertificateAuthority] = {}
     rows = []
     for request, public_key in checked:
-        ca = cas.get(request.organization.pk) or issuing_ca(request.organization)
+        ca = cas.get(request.organization.pk) or current_issuer(request.organization)
         cas[request.organization.pk] = ca
         rows.append(signed_row(actor, request, ca, public_key, method=Method.CSR, renewed_from=None))
     with transaction.atomic():

@@ -357,12 +357,12 @@ def test_missing_file_and_non_mapping_document(tmp_path):
 
 def test_loading_takes_a_bounded_number_of_queries(world, django_assert_num_queries):
     # Savepoint, the latest-version lookup, one insert each for the template, its sections, items
-    # and choices, then the audit entry (chain head get-or-create, lock, insert, save head).
-    with django_assert_num_queries(16):  # the organization's first audit entry creates its chain
+    # and choices, then the audit entry (lock the chain head, insert, save head).
+    with django_assert_num_queries(15):  # the organization's first audit entry creates its chain
         load(many_items(10, key="first"), world.buyer)
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(10):
         load(many_items(10, key="small"), world.buyer)
-    with django_assert_num_queries(13):  # five times the items, the same queries
+    with django_assert_num_queries(10):  # five times the items, the same queries
         load(many_items(50, key="bigger"), world.buyer)
     with django_assert_num_queries(3):  # unchanged: look up the latest version only
         load(many_items(50, key="bigger"), world.buyer)
@@ -378,7 +378,7 @@ def test_large_templates_insert_in_batches_not_per_row(world):
 
     with CaptureQueriesContext(connection) as queries:
         load(many_items(400, key="large"), world.buyer)
-    expected = 16  # as above, with the organization's first audit entry
+    expected = 15  # as above, with the organization's first audit entry
     if connection.vendor == "sqlite":
         # Django's SQLite backend caps one statement at 999 parameters: 14 per item, 6 per choice.
         expected += ceil(400 / (999 // 14)) - 1 + ceil(1200 / (999 // 6)) - 1
