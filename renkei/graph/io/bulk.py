@@ -4,7 +4,8 @@ Building a model instance per row (bulk_create) costs ~10 µs of Python each, to
 million edges. Rows here are plain tuples of database values, in model column order:
 
 - PostgreSQL: `COPY ... FROM STDIN` (psycopg 3's copy, rows formatted in C); updates COPY the new
-  values into a temporary table and run one `UPDATE ... FROM`.
+  values into a temporary table and run one `UPDATE ... FROM`. Columns of numbers go as COPY's
+  binary format laid out by numpy (`copy_numbers`).
 - Other databases (SQLite): one prepared INSERT / UPDATE run with executemany per batch.
 
 Values must already be database-ready: JSON as text (`json_text`), timestamps through
@@ -13,13 +14,13 @@ Values must already be database-ready: JSON as text (`json_text`), timestamps th
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+import numpy as np
 from django.db import connection, models
 
 BATCH_SIZE = 2000
@@ -57,7 +58,7 @@ def timestamp(moment: datetime.datetime) -> Any:
     return connection.ops.adapt_datetimefield_value(moment)
 
 
-def _columns(model: type[models.Model], fields: Sequence[str]) -> list[str]:
+def quoted_columns(model: type[models.Model], fields: Sequence[str]) -> list[str]:
     meta = model._meta
     return [connection.ops.quote_name(meta.get_field(name).column) for name in fields]
 
@@ -100,65 +101,54 @@ def _copy_lines(rows: Iterable[Sequence[Any]]) -> Iterator[str]:
         yield "\n".join(chunk) + "\n"
 
 
-def copy_lines(model: type[models.Model], fields: Sequence[str], chunks: Iterable[str]) -> None:
-    """PostgreSQL only: COPY CHUNKS, text already in COPY's format (lines ending in newlines), into
-    MODEL's FIELDS. The caller vouches for the escaping (see copy_text)."""
-    table = connection.ops.quote_name(model._meta.db_table)
-    columns = ", ".join(_columns(model, fields))
-    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        for text in chunks:
+def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """PostgreSQL only: COPY ROWS (tuples in COLUMNS order) into TABLE; TABLE and COLUMNS are
+    quoted names from code, not data."""
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+    ):
+        for text in _copy_lines(rows):
             copy.write(text.encode())
 
 
-@contextlib.contextmanager
-def foreign_keys_checked_once(model: type[models.Model]) -> Iterator[None]:
-    """PostgreSQL: check MODEL's foreign keys once for the whole table instead of per row.
+# COPY's binary format: a signature, flags and header-extension length (both 0), rows, then -1.
+_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+_BINARY_END = b"\xff\xff"
+_BINARY_ROWS_PER_WRITE = 100_000
 
-    A foreign key is a trigger per inserted row (a lookup and a row lock on the referenced
-    table, at commit when deferred): 3 million of them for a million edges, most of an import's
-    time. Inside this block the table's foreign keys are dropped and on leaving it they are
-    added again with their exact definitions, which PostgreSQL validates in one join over the
-    table — a violation raises and rolls the whole transaction back, as a row check would.
 
-    Must run inside a transaction. ALTER TABLE holds an exclusive lock on the table until the
-    commit: other organizations' map pages wait for a big import to finish. So the importer uses
-    this only for large imports (writer.BULK_FK_ROWS). Elsewhere (SQLite) it does nothing.
-    """
-    if connection.vendor != "postgresql":
-        yield
-        return
-    table = connection.ops.quote_name(model._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname",
-            [model._meta.db_table],
-        )
-        keys = cursor.fetchall()
-        # ALTER TABLE refuses while checks of earlier rows (the nodes just written) are pending.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-        for name, _definition in keys:
-            cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {connection.ops.quote_name(name)}")
-    yield
-    with connection.cursor() as cursor:
-        additions = ", ".join(
-            f"ADD CONSTRAINT {connection.ops.quote_name(name)} {definition}" for name, definition in keys
-        )
-        if additions:
-            cursor.execute(f"ALTER TABLE {table} {additions}")
+def copy_numbers(table: str, columns: Sequence[str], arrays: Sequence[np.ndarray]) -> None:
+    """PostgreSQL only: COPY integer ARRAYS, one per column, into TABLE's COLUMNS (names from code,
+    not data) in COPY's binary format. numpy lays out each row (the field count, then each field's
+    length and big-endian value): nothing per row in Python, no text for PostgreSQL to parse. An
+    array's width must be its column's: int64 for bigint, int32 for integer, int16 for smallint."""
+    layout = [("fields", ">i2")]
+    for i, values in enumerate(arrays):
+        layout += [(f"size{i}", ">i4"), (f"value{i}", values.dtype.newbyteorder(">"))]
+    rows = np.empty(len(arrays[0]), dtype=layout)  # packed: no padding between fields
+    rows["fields"] = len(arrays)
+    for i, values in enumerate(arrays):
+        rows[f"size{i}"] = values.dtype.itemsize
+        rows[f"value{i}"] = values
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy,
+    ):
+        copy.write(_BINARY_HEADER)
+        for start in range(0, len(rows), _BINARY_ROWS_PER_WRITE):
+            copy.write(rows[start : start + _BINARY_ROWS_PER_WRITE].tobytes())
+        copy.write(_BINARY_END)
 
 
 def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     """INSERT ROWS (tuples in FIELDS order) into MODEL's table."""
     table = connection.ops.quote_name(model._meta.db_table)
-    columns = ", ".join(_columns(model, fields))
+    if connection.vendor == "postgresql":
+        copy_rows(table, quoted_columns(model, fields), rows)
+        return
+    columns = ", ".join(quoted_columns(model, fields))
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for text in _copy_lines(rows):
-                    copy.write(text.encode())
-            return
         marks = ", ".join(["%s"] * len(fields))
         sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608 - model names only
         batch: list[Sequence[Any]] = []
@@ -187,7 +177,7 @@ def update_rows(model: type[models.Model], fields: Sequence[str], rows: Sequence
         return
     meta = model._meta
     table = connection.ops.quote_name(meta.db_table)
-    columns = _columns(model, fields)
+    columns = quoted_columns(model, fields)
     key = connection.ops.quote_name(meta.pk.column)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -196,11 +186,7 @@ def update_rows(model: type[models.Model], fields: Sequence[str], rows: Sequence
             cursor.execute(
                 f"CREATE TEMPORARY TABLE graph_import_update ({declared}, {key} bigint) ON COMMIT DROP"
             )
-            with cursor.cursor.copy(
-                f"COPY graph_import_update ({', '.join(columns)}, {key}) FROM STDIN"
-            ) as copy:
-                for text in _copy_lines(rows):
-                    copy.write(text.encode())
+            copy_rows("graph_import_update", [*columns, key], rows)
             assignments = ", ".join(f"{c} = u.{c}" for c in columns)
             cursor.execute(
                 f"UPDATE {table} SET {assignments} FROM graph_import_update u "  # noqa: S608

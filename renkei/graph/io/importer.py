@@ -21,27 +21,30 @@ Rules:
 - Cycles are fine (subcontracting loops happen); nothing here walks the graph.
 
 Cost: a few queries whatever the size (existing nodes, registry, existing edges, then COPY or
-batched inserts); per row only dictionary lookups and appends to arrays.
+batched inserts); edges are checked column by column (renkei.graph.io.edges), and Python's cycle
+collector is paused meanwhile (gc_paused).
 """
 
 from __future__ import annotations
 
-from array import array
+import gc
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from renkei.audit.services import Actor
-from renkei.graph.choices import EdgeKind, NodeKind
+from renkei.graph.choices import NodeKind
 from renkei.graph.io import validation as rules
+from renkei.graph.io.edges import EdgeChecker, Report
 from renkei.graph.io.planner import Planner
 from renkei.graph.io.readers import Refused, Table, read_files
 from renkei.graph.io.writer import write_plan
@@ -49,8 +52,6 @@ from renkei.graph.models import Node
 from renkei.suppliers.io.columns import strip_neutralising_prefix
 
 ERROR_CAP = 100
-EDGE_KINDS = list(EdgeKind.values)
-EDGE_CODE = {kind: code for code, kind in enumerate(EDGE_KINDS)}
 SUPPLIER = NodeKind.SUPPLIER.value
 
 
@@ -146,7 +147,7 @@ def import_files(
 ) -> ImportResult:
     """Read NODES.csv and EDGES.csv (or one MAP.json as NODES_PATH, EDGES_PATH None) and import them."""
     lang = lang or translation.get_language() or settings.LANGUAGE_CODE
-    with translation.override(lang):
+    with translation.override(lang), gc_paused():
         try:
             nodes, edges = read_files([nodes_path] if edges_path is None else [nodes_path, edges_path])
         except Refused as refused:
@@ -168,8 +169,35 @@ def import_map(
 ) -> ImportResult:
     """Import the tables NODES and EDGES into ORGANIZATION's map; see the module docstring."""
     lang = lang or translation.get_language() or settings.LANGUAGE_CODE
-    with translation.override(lang):
+    with translation.override(lang), gc_paused():
         return _Import(organization, actor or Actor.cli(), replace, dry_run).run(nodes, edges)
+
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0
+_gc_was_enabled = False
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Python's cycle collector off for the block (on again after the last of nested or
+    concurrent blocks). Reading and checking a million rows makes millions of lists and tuples;
+    the collector walks all of them again and again as they pile up (~3 s of a million-edge
+    import) though they hold no cycles and are freed by reference counting. Process-wide: other
+    threads' cycles wait for the end of the import to be collected."""
+    global _gc_pauses, _gc_was_enabled  # noqa: PLW0603 - one collector per process
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 @dataclass
@@ -183,7 +211,7 @@ class _Columns:
         return tuple(name for _pos, name in self.attributes)
 
 
-class _Import(Planner):
+class _Import(EdgeChecker, Planner):
     def __init__(self, organization: Any, actor: Actor, replace: bool, dry_run: bool) -> None:
         self.organization_id = organization.pk
         self.actor = actor
@@ -326,8 +354,9 @@ class _Import(Planner):
             required=[found.get(c, c) for c in required], attributes=attributes, width=len(table.headers)
         )
 
-    def rows(self, table: Table, columns: _Columns) -> Iterator[tuple[int, tuple]]:
-        """(row index, (the three required values, *the attribute values as read)) per row.
+    def rows(self, table: Table, columns: _Columns, report: Report) -> Iterator[tuple[int, tuple]]:
+        """(row index, (the three required values, *the attribute values as read)) per row;
+        a row refused as a whole (not a JSON object, too many cells) goes to REPORT instead.
 
         CSV cells are passed on unstripped: lookups try them as they are first, and whatever
         misses is cleaned (stripped, the export's quote removed) on the slow path.
@@ -337,7 +366,7 @@ class _Import(Planner):
             first = len(rules.NODE_COLUMNS)
             for index, item in enumerate(table.rows):
                 if not isinstance(item, dict):
-                    self.error(table, index, "", _("Each item must be a JSON object."))
+                    report(table, index, "", _("Each item must be a JSON object."))
                     continue
                 values = [item.get(f) for f in fields]
                 yield index, (*(_hashable(v) for v in values[:first]), *values[first:])
@@ -349,7 +378,7 @@ class _Import(Planner):
                 if not any(cell.strip() for cell in cells):
                     continue  # a blank line
                 if any(cell.strip() for cell in cells[width:]):
-                    self.error(
+                    report(
                         table,
                         index,
                         _("column %(number)d") % {"number": width + 1},
@@ -375,7 +404,7 @@ class _Import(Planner):
         self.f_row: list[int] = []
         self.file_index: dict[str, int] = {}
         clean_attributes = rules.AttributeCleaner("node", columns.names, table.fmt == "csv")
-        for index, row in self.rows(table, columns):
+        for index, row in self.rows(table, columns, self.error):
             cleaned = []
             for column, clean, raw in (
                 ("id", rules.clean_key, row[0]),
@@ -456,113 +485,6 @@ class _Import(Planner):
                 self.kinds[i] = kind
             self.f_idx.append(i)
         self.node_table = table
-
-    def reference(self, table: Table, index: int, column: str, raw: Any) -> int | None:
-        """The index of the node an edge names when it is not a plain hit: cleaned, or a registry code."""
-        try:
-            key = rules.clean_key(self.text(table, raw))
-        except rules.Invalid as exc:
-            self.error(table, index, column, str(exc))
-            return None
-        i = self.index.get(key)
-        if i is not None:
-            return i
-        if key in self.registry:
-            i = len(self.keys)
-            self.index[key] = i
-            self.keys.append(key)
-            self.kinds.append(SUPPLIER)
-            self.implicit.append(i)
-            return i
-        self.error(
-            table,
-            index,
-            column,
-            _(
-                "No node has the id “%(key)s”: it is not in the nodes file, on the map "
-                "or in the supplier registry."
-            )
-            % {"key": key},
-        )
-        return None
-
-    def parse_edges(self, table: Table, columns: _Columns) -> None:
-        """Check every edge row; keep the good ones as arrays of node indexes and kind codes."""
-        index_get, kinds, allowed, code_get = self.index.get, self.kinds, rules.ALLOWED, EDGE_CODE.get
-        clean_attributes = rules.AttributeCleaner("edge", columns.names, table.fmt == "csv")
-        has_attributes = bool(columns.names)
-        e_src, e_dst, e_kind, e_row = array("q"), array("q"), array("b"), array("q")
-        e_attrs: dict[int, dict[str, Any]] = {}
-        for index, row in self.rows(table, columns):
-            s = index_get(row[0])
-            if s is None:
-                s = self.reference(table, index, "source", row[0])
-            t = index_get(row[1])
-            if t is None:
-                t = self.reference(table, index, "target", row[1])
-            k = code_get(row[2])
-            if k is None:
-                try:
-                    k = EDGE_CODE[rules.clean_edge_kind(self.text(table, row[2]))]
-                except rules.Invalid as exc:
-                    self.error(table, index, "kind", str(exc))
-            if s is None or t is None or k is None:
-                continue
-            if s == t:
-                self.error(table, index, "target", _("An edge cannot join a node to itself."))
-                continue
-            kind = EDGE_KINDS[k]
-            if (kind, kinds[s], kinds[t]) not in allowed:
-                self.error(table, index, "kind", rules.endpoint_problem(kind, kinds[s], kinds[t]) or "")
-                continue
-            if has_attributes:
-                attrs, problems = clean_attributes(kind, row[3:])
-                for attribute, message in problems:
-                    self.error(table, index, attribute, message)
-                if attrs:
-                    e_attrs[len(e_src)] = attrs
-            e_src.append(s)
-            e_dst.append(t)
-            e_kind.append(k)
-            e_row.append(index)
-        self.e_src, self.e_dst, self.e_kind, self.e_row, self.e_attrs = e_src, e_dst, e_kind, e_row, e_attrs
-        self.edge_table = table
-        self.find_duplicates(table)
-
-    def edge_codes(self, src: np.ndarray, dst: np.ndarray, kind: np.ndarray) -> np.ndarray:
-        """One int64 per (source, target, kind), comparable between file and map edges."""
-        size = np.int64(max(len(self.keys), 1))
-        return (src.astype(np.int64) * size + dst) * 8 + kind
-
-    def find_duplicates(self, table: Table) -> None:
-        src, dst = np.frombuffer(self.e_src, dtype=np.int64), np.frombuffer(self.e_dst, dtype=np.int64)
-        kind = np.frombuffer(self.e_kind, dtype=np.int8).astype(np.int64)
-        codes = self.edge_codes(src, dst, kind)
-        order = np.argsort(codes, kind="stable")
-        ordered = codes[order]
-        repeats = np.nonzero(ordered[1:] == ordered[:-1])[0] + 1
-        if repeats.size:
-            # The first row of each run of equal codes: what every repeat is reported against.
-            starts = np.zeros(len(ordered), dtype=np.int64)
-            new_run = np.ones(len(ordered), dtype=bool)
-            new_run[1:] = ordered[1:] != ordered[:-1]
-            starts[new_run] = np.nonzero(new_run)[0]
-            starts = np.maximum.accumulate(starts)
-            for position in repeats.tolist():
-                later, first = int(order[position]), int(order[starts[position]])
-                self.error(
-                    table,
-                    self.e_row[later],
-                    "kind",
-                    _("The edge %(source)s → %(target)s (%(kind)s) is also at %(where)s.")
-                    % {
-                        "source": self.keys[self.e_src[later]],
-                        "target": self.keys[self.e_dst[later]],
-                        "kind": EDGE_KINDS[self.e_kind[later]],
-                        "where": self.where(table, self.e_row[first]),
-                    },
-                )
-        self.codes = codes
 
 
 class _Unhashable:

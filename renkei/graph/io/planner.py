@@ -26,7 +26,6 @@ EDGE_KINDS = list(EdgeKind.values)
 EDGE_CODE = {kind: code for code, kind in enumerate(EDGE_KINDS)}
 SUPPLIER = NodeKind.SUPPLIER.value
 IMPORT = Origin.IMPORT.value
-_NONE: dict[str, Any] = {}  # "no attributes", one object so that its id() is stable
 
 
 class Planner(ABC):
@@ -46,10 +45,11 @@ class Planner(ABC):
     f_name: list[str]
     f_attrs: list[dict[str, Any]]
     f_row: list[int]
-    e_src: Any
-    e_dst: Any
-    e_kind: Any
-    e_attrs: dict[int, dict[str, Any]]
+    e_src: np.ndarray
+    e_dst: np.ndarray
+    e_kind: np.ndarray
+    e_attr: np.ndarray  # indexes into attr_sets
+    attr_sets: list[dict[str, Any]]
     codes: np.ndarray
     node_table: Any
     edge_table: Any
@@ -60,7 +60,7 @@ class Planner(ABC):
 
     @abstractmethod
     def edge_codes(self, src: np.ndarray, dst: np.ndarray, kind: np.ndarray) -> np.ndarray:
-        """One code per edge: which (edge kind, source kind, target kind) it is."""
+        """One int64 per (source, target, kind), comparable between file and map edges."""
 
     def plan(self, nodes: Any, edge_names: frozenset[str], node_names: frozenset[str]) -> Plan:
         plan = Plan(
@@ -141,9 +141,7 @@ class Planner(ABC):
 
     def plan_edges(self, plan: Plan, edge_names: frozenset[str]) -> None:
         counts = self.result.edges
-        file_src = np.frombuffer(self.e_src, dtype=np.int64)
-        file_dst = np.frombuffer(self.e_dst, dtype=np.int64)
-        file_kind = np.frombuffer(self.e_kind, dtype=np.int8).astype(np.int64)
+        file_src, file_dst, file_kind = self.e_src, self.e_dst, self.e_kind
         existing = self.existing_edges(bool(edge_names))
         if existing is None:
             empty = np.zeros(0, dtype=np.int64)
@@ -164,18 +162,17 @@ class Planner(ABC):
         # instead of at random (the database's insert takes less than half the time).
         new = new[np.lexsort((file_dst[new], file_src[new]))]
         plan.new_src, plan.new_dst, plan.new_kind = file_src[new], file_dst[new], file_kind[new]
-        if self.e_attrs:
-            plan.new_attrs = {p: self.e_attrs[j] for p, j in enumerate(new.tolist()) if j in self.e_attrs}
+        plan.new_attr, plan.attr_sets = self.e_attr[new], self.attr_sets
         counts.created = len(new)
         if edge_names:
             # Attribute dicts are shared (decoded once, cleaned once), so (old, new) pairs repeat.
             merges: dict[tuple[int, int], dict[str, Any] | None] = {}
-            new_of, old_of = self.e_attrs.get, self.ex_attrs
-            for j, p in zip(np.nonzero(matched)[0].tolist(), match_of[matched].tolist(), strict=True):
-                old, new_attrs = old_of[p], new_of(j, _NONE)
-                pair = (id(old), id(new_attrs))
+            sets, old_of = self.attr_sets, self.ex_attrs
+            for a, p in zip(self.e_attr[matched].tolist(), match_of[matched].tolist(), strict=True):
+                old = old_of[p]
+                pair = (id(old), a)
                 if pair not in merges:
-                    merged = _merge(old, new_attrs, edge_names)
+                    merged = _merge(old, sets[a], edge_names)
                     merges[pair] = merged if merged != old else None
                 if merges[pair] is not None:
                     plan.edge_updates.append((int(ex_pk[p]), merges[pair]))
@@ -228,8 +225,8 @@ class Planner(ABC):
     def plan_node_deletes(self, plan: Plan, in_file: np.ndarray) -> None:
         """--replace: imported nodes neither in the nodes file nor used by an edge that stays."""
         used = np.zeros(len(self.keys), dtype=bool)
-        used[np.frombuffer(self.e_src, dtype=np.int64)] = True
-        used[np.frombuffer(self.e_dst, dtype=np.int64)] = True
+        used[self.e_src] = True
+        used[self.e_dst] = True
         used[self.kept_src] = True
         used[self.kept_dst] = True
         for i, (pk, _kind, _name, _attrs, origin, _supplier) in enumerate(self.existing):
