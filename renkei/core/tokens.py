@@ -8,12 +8,15 @@ the row by the hash and compares in constant time; input longer than any token i
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import hmac
 import secrets
 from typing import Any
 
 from django.db import models
+from django.utils import timezone
+from django.utils.translation import pgettext_lazy
 
 TOKEN_BYTES = 32
 # Longer than any token we make (43 characters); longer input is not looked up at all.
@@ -39,3 +42,23 @@ def find_by_token(queryset: models.QuerySet, token: str) -> Any:
     if row is None or not hmac.compare_digest(row.token_hash, digest):
         return None
     return row
+
+
+class LinkState(models.TextChoices):
+    """Where a single-use link stands, computed from its row: never stored."""
+
+    ACTIVE = "active", pgettext_lazy("single-use link", "Waiting to be used")
+    USED = "used", pgettext_lazy("single-use link", "Used")
+    EXPIRED = "expired", pgettext_lazy("single-use link", "Expired")
+    REVOKED = "revoked", pgettext_lazy("single-use link", "Withdrawn")
+
+
+def link_state(link: Any, now: datetime.datetime | None = None) -> str:
+    """LINK's state from its used_at, revoked_at and expires_at (a used link stays used)."""
+    if link.used_at is not None:
+        return LinkState.USED
+    if link.revoked_at is not None:
+        return LinkState.REVOKED
+    if link.expires_at <= (now or timezone.now()):
+        return LinkState.EXPIRED
+    return LinkState.ACTIVE

@@ -24,19 +24,18 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import models, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext_lazy
 
 from renkei.audit.models import AuditEntry
 from renkei.audit.services import Actor, record, snapshot
 from renkei.core.errors import NotAllowed, ServiceError
 from renkei.core.models import staff_may
 from renkei.core.permissions import ADD, CHANGE
-from renkei.core.tokens import find_by_token, new_token
+from renkei.core.tokens import LinkState, find_by_token, link_state, new_token
 from renkei.incidents import services
 from renkei.incidents.models import Incident, ReportLink, Source
 
@@ -44,15 +43,6 @@ logger = logging.getLogger("renkei.incidents")
 
 LINK_DAYS = 14
 MAX_LINK_DAYS = 90
-
-
-class LinkState(models.TextChoices):
-    """Computed for display: never stored."""
-
-    ACTIVE = "active", pgettext_lazy("reporting link", "Waiting to be used")
-    USED = "used", pgettext_lazy("reporting link", "Used")
-    EXPIRED = "expired", pgettext_lazy("reporting link", "Expired")
-    REVOKED = "revoked", pgettext_lazy("reporting link", "Withdrawn")
 
 
 class LinkError(ServiceError):
@@ -70,16 +60,6 @@ def report_url(token: str) -> str:
     from renkei.accounts.services import absolute_url
 
     return absolute_url(reverse("incidents:report", args=[token]))
-
-
-def link_state(link: ReportLink, now: datetime.datetime | None = None) -> str:
-    if link.used_at is not None:
-        return LinkState.USED
-    if link.revoked_at is not None:
-        return LinkState.REVOKED
-    if link.expires_at <= (now or timezone.now()):
-        return LinkState.EXPIRED
-    return LinkState.ACTIVE
 
 
 def _snapshot(link: ReportLink) -> dict[str, Any]:

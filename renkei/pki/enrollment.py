@@ -29,12 +29,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
-from django.db import models, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext_lazy
 
 from renkei.accounts.models import Organization
 from renkei.audit.models import AuditEntry
@@ -42,7 +41,7 @@ from renkei.audit.services import Actor, PendingEntry, record, record_many, snap
 from renkei.core.errors import NotAllowed
 from renkei.core.models import staff_may
 from renkei.core.permissions import MANAGE
-from renkei.core.tokens import find_by_token, new_token
+from renkei.core.tokens import LinkState, find_by_token, link_state, new_token
 from renkei.pki import issuance
 from renkei.pki.ca import issuing_ca
 from renkei.pki.choices import Method
@@ -59,15 +58,6 @@ MAX_BATCH_LABEL = 50
 # read off a screen and typed on a phone (no 0/O, 1/l/I): about 93 bits.
 PASSWORD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"
 PASSWORD_GROUPS = 4
-
-
-class LinkState(models.TextChoices):
-    """Computed, for filters and display: never stored."""
-
-    ACTIVE = "active", pgettext_lazy("enrollment link", "Waiting to be used")
-    USED = "used", pgettext_lazy("enrollment link", "Used")
-    EXPIRED = "expired", pgettext_lazy("enrollment link", "Expired")
-    REVOKED = "revoked", pgettext_lazy("enrollment link", "Withdrawn")
 
 
 class LinkError(PkiError):
@@ -101,17 +91,6 @@ def enroll_url(token: str) -> str:
     from renkei.accounts.services import absolute_url
 
     return absolute_url(enroll_path(token))
-
-
-def link_state(link: EnrollmentLink, now: datetime.datetime | None = None) -> str:
-    now = now or timezone.now()
-    if link.used_at is not None:
-        return LinkState.USED
-    if link.revoked_at is not None:
-        return LinkState.REVOKED
-    if link.expires_at <= now:
-        return LinkState.EXPIRED
-    return LinkState.ACTIVE
 
 
 def in_state(queryset: QuerySet, state: str, now: datetime.datetime | None = None) -> QuerySet:
