@@ -80,3 +80,14 @@ def serving(home, env):
             server.kill()
             server.wait()
         log.close()
+
+
+def wait_for_mail(box, predicate, timeout=20):
+    """The messages of BOX (a Mailbox) for which PREDICATE holds, waiting for the first one."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [m for m in box.messages if predicate(m)]
+        if found:
+            return found
+        time.sleep(0.25)
+    raise AssertionError(f"no such mail among {[m.subject for m in box.messages]}")

@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 
 class RenkeiCommand(BaseCommand, ABC):
@@ -74,23 +75,39 @@ class RenkeiCommand(BaseCommand, ABC):
 class ActionsCommand(RenkeiCommand):
     """A RenkeiCommand whose actions are found by name: ACTIONS lists (name, help); each action
     is `add_<name>(parser)` for its arguments, `do_<name>(**options)` returning the data, and an
-    optional `text_<name>(data)` for the human text. Adding an action is adding those methods."""
+    optional `text_<name>(data)` for the human text (a hyphen in a name is an underscore in the
+    method's). Adding an action is adding those methods."""
 
     ACTIONS: tuple[tuple[str, str], ...] = ()
 
     def add_actions(self, subparsers: Any) -> None:
         for name, help_text in self.ACTIONS:
             parser = subparsers.add_parser(name, help=help_text)
-            getattr(self, f"add_{name}")(parser)
+            getattr(self, f"add_{name.replace('-', '_')}")(parser)
 
     def run(self, action: str, **options: Any) -> Any:
-        return getattr(self, f"do_{action}")(**options)
+        return getattr(self, f"do_{action.replace('-', '_')}")(**options)
 
     def render_text(self, action: str, data: Any) -> str:
-        render = getattr(self, f"text_{action}", None)
+        render = getattr(self, f"text_{action.replace('-', '_')}", None)
         return render(data) if render else super().render_text(action, data)
 
 
 def fail(message: str) -> CommandError:
     """A CommandError to raise: printed on stderr, exit status 1."""
     return CommandError(message)
+
+
+def organization_by_slug(slug: str | None) -> Any:
+    """The organization named, or the only one; a clear error otherwise."""
+    from renkei.accounts.models import Organization
+
+    if slug:
+        organization = Organization.objects.filter(slug=slug).first()
+        if organization is None:
+            raise fail(_("No organization %(slug)s.") % {"slug": slug})
+        return organization
+    organizations = list(Organization.objects.order_by("pk")[:2])
+    if len(organizations) != 1:
+        raise fail(_("Name the organization with --organization SLUG."))
+    return organizations[0]

@@ -168,6 +168,10 @@ _PG_TYPES = {
     "BigAutoField": "bigint",
     "ForeignKey": "bigint",
     "BigIntegerField": "bigint",
+    "PositiveIntegerField": "integer",
+    "BooleanField": "boolean",
+    "TextField": "text",
+    "FloatField": "double precision",
 }
 
 

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from renkei.core.management.base import ActionsCommand, fail
+from renkei.core.management.base import organization_by_slug as _organization
 from renkei.incidents.obligations import (
     AUTHORITIES,
     KINDS,
@@ -238,18 +239,3 @@ def _width(text: str) -> int:
 
 def _pad(text: str, width: int) -> str:
     return text + " " * (width - _width(text))
-
-
-def _organization(slug: str | None) -> Any:
-    """The organization named, or the only one; a clear error otherwise."""
-    from renkei.accounts.models import Organization
-
-    if slug:
-        organization = Organization.objects.filter(slug=slug).first()
-        if organization is None:
-            raise fail(_("No organization %(slug)s.") % {"slug": slug})
-        return organization
-    organizations = list(Organization.objects.order_by("pk")[:2])
-    if len(organizations) != 1:
-        raise fail(_("Name the organization with --organization SLUG."))
-    return organizations[0]
