@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 from renkei.accounts.api.views import MeView, OrganizationViewSet
 from renkei.audit.api.views import AuditEntryViewSet
 from renkei.campaigns.api.views import CampaignViewSet
+from renkei.deliveries.api.views import DeliveryViewSet, SoftwareFindingViewSet
 from renkei.graph.api.views import MapConcentrationViewSet, MapEdgeViewSet, MapNodeViewSet
 from renkei.incidents.api.views import IncidentViewSet
 from renkei.monitoring.api.views import AlertViewSet
@@ -57,6 +58,8 @@ router.register("map-nodes", MapNodeViewSet, basename="mapnode")
 router.register("map-edges", MapEdgeViewSet, basename="mapedge")
 router.register("map-concentration", MapConcentrationViewSet, basename="mapconcentration")
 router.register("incidents", IncidentViewSet, basename="incident")
+router.register("deliveries", DeliveryViewSet, basename="delivery")
+router.register("software-findings", SoftwareFindingViewSet, basename="softwarefinding")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="api-me"),

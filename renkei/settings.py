@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "renkei.graph",
     "renkei.pki",
     "renkei.incidents",
+    "renkei.deliveries",
 ]
 
 MIDDLEWARE = [
@@ -149,6 +150,11 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # Upload limits: a file over the limit is refused before it is parsed.
 RENKEI_MAX_UPLOAD_MB = envint("RENKEI_MAX_UPLOAD_MB", 20)
+# Delivered software (docs/deliveries.md): the largest delivered file and SBOM, and the most
+# components one SBOM may list; refused before reading.
+RENKEI_ARTIFACT_MAX_BYTES = envint("RENKEI_ARTIFACT_MAX_MB", 512) * 1024 * 1024
+RENKEI_SBOM_MAX_BYTES = envint("RENKEI_SBOM_MAX_MB", 100) * 1024 * 1024
+RENKEI_SBOM_MAX_COMPONENTS = envint("RENKEI_SBOM_MAX_COMPONENTS", 200_000)
 # An .xlsx is a zip: a small file may unpack to gigabytes (a zip bomb). Checked before opening.
 RENKEI_SHEET_IMPORT_MAX_UNPACKED_MB = envint("RENKEI_SHEET_IMPORT_MAX_UNPACKED_MB", 50)
 # Supplier portal: days an answer link (questionnaire without an account) stays valid.

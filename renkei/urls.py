@@ -18,6 +18,7 @@ urlpatterns = [
     path("map/", include("renkei.graph.urls")),
     path("pki/", include("renkei.pki.urls")),
     path("incidents/", include("renkei.incidents.urls")),
+    path("deliveries/", include("renkei.deliveries.urls")),
     # Our switch remembers the choice on the user; it shadows Django's view of the same name.
     path("i18n/setlang/", core_views.set_language, name="set_language"),
     path("api/v1/", include("renkei.api_urls")),

@@ -36,6 +36,7 @@ from renkei.core.demo_data import (
     SUPPLIERS,
 )
 from renkei.core.permissions import SUPPLIER_ROLE
+from renkei.deliveries.demo import build_demo_deliveries
 from renkei.graph.demo import build_demo_map
 from renkei.incidents.demo import build_demo_incident
 from renkei.monitoring.demo import build_demo_monitoring
@@ -272,6 +273,7 @@ def _build_demo(today: datetime.date | None) -> list[DemoLogin]:
     build_demo_oversight(org, today)
     build_demo_remediation(org, today)
     build_demo_map(org, actor, suppliers, corporate_number("tokai-seimitsu-techno"))
+    build_demo_deliveries(org)
     build_demo_risk(org)
     build_demo_monitoring(org, today)
     build_demo_incident(org, today)

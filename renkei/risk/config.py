@@ -77,6 +77,12 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "incident_high": 1.0,
         "incident_max": 1.5,
         "incident_window_days": 365,
+        # Per product the supplier delivered (renkei.deliveries; its latest delivery counts) that
+        # has open known vulnerabilities: vulnerable_delivery_high when one is high or critical;
+        # up to the maximum.
+        "vulnerable_delivery": 0.25,
+        "vulnerable_delivery_high": 0.75,
+        "vulnerable_delivery_max": 1.5,
         # Inherited risk (renkei.graph.inherited, docs/graph.md): a subcontractor n hops away adds
         # (its own likelihood − 1) × inherited_decay ** n, the highest one counting, up to
         # inherited_hops hops (0: off); a subcontractor without a rating counts as inherited_unrated.
@@ -131,6 +137,7 @@ NUMBER_KEYS = {
     "critical_failure_max", "missing_certification", "expired_certification", "stale_assessment",
     "very_stale_assessment", "no_assessment", "missing_contract_clause", "missing_contract_clause_max",
     "overdue_action", "overdue_action_max", "incident", "incident_high", "incident_max",
+    "vulnerable_delivery", "vulnerable_delivery_high", "vulnerable_delivery_max",
 }
 DAY_KEYS = {"assessment_fresh_days", "assessment_stale_days", "incident_window_days"}
 MAX_INHERITED_HOPS = 5

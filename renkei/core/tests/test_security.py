@@ -30,6 +30,7 @@ from renkei.accounts.models import Membership
 from renkei.audit.models import AuditEntry
 from renkei.audit.services import Actor
 from renkei.core.testing import PASSWORD
+from renkei.deliveries.tests.helpers import SWEEP_ADVISORY
 from renkei.suppliers.models import Certification, Contact, Contract, Supplier
 from renkei.suppliers.services import save_record
 
@@ -92,6 +93,7 @@ API_MODELS = {
     "certificates": "certificate",
     "enrollment-links": "enrollmentlink",
     "incidents": "incident",
+    "deliveries": "delivery", "software-findings": "softwarefinding",
 }
 KINDS = ("contacts", "contracts", "certifications")
 
@@ -207,6 +209,10 @@ def _foreign(world, viewer):
     from renkei.incidents.tests.helpers import foreign_objects as foreign_incidents
 
     objects.update(foreign_incidents(suppliers))
+    # Deliveries of the foreign suppliers (SBOM, artifact, a finding) and their buyers' licence policy.
+    from renkei.deliveries.tests.helpers import foreign_objects as foreign_deliveries
+
+    objects.update(foreign_deliveries(suppliers))
     objects["contact"] = objects["contacts"]
     objects["contract"] = objects["contracts"]
     objects["certification"] = objects["certifications"]
@@ -229,7 +235,8 @@ def _urls_with_foreign_objects(world, viewer):
     urls: list[tuple[str, bool]] = []
     for template, params in url_templates():
         values: dict[str, str] = {"format": "json", "fmt": "csv", "uidb64": "MQ", "token": "x-y",
-                                  "item": "C-03", "handover": "1", "org": "buyer", "encoded": "MAo="}
+                                  "item": "C-03", "handover": "1", "org": "buyer", "encoded": "MAo=",
+                                  "osv_id": SWEEP_ADVISORY}
         names = set(params)
         if template.startswith("incidents/portal/suppliers/"):
             for supplier in objects["supplier"]:
@@ -296,6 +303,13 @@ def _urls_with_foreign_objects(world, viewer):
                 first = {"event": obj.events.first().pk, "obligation": obj.obligations.first().pk,
                          "item": 1} if model == "incident" else {}
                 urls.append(("/" + template % {**values, **first, "pk": obj.pk}, True))
+        elif template.startswith("deliveries/"):
+            model = ("softwarefinding" if template.startswith("deliveries/findings/") else
+                     "forbiddenlicence" if template.startswith("deliveries/licences/") else "delivery")
+            kind = "sbom" if "/sboms/" in template else "artifact"
+            for index, obj in enumerate(objects[model]):
+                item = objects[kind][index].pk if model == "delivery" else 1
+                urls.append(("/" + template % {**values, "pk": obj.pk, "item": item}, True))
         elif template.startswith("map/"):
             model = ("supplier" if template.startswith("map/portal/suppliers/") else
                      "mapedge" if template.startswith("map/edges/") else "mapnode")
@@ -865,7 +879,7 @@ def test_anonymous_visitor_gets_nothing_from_any_route(world):
                   "item": "C-03", "handover": "1",
                   "child_pk": Certification.objects.get(supplier=world.s1).pk, "kind": "contacts",
                   "key": world.s1.code, "org": "buyer", "encoded": "MAo=", "supplier": world.s1.pk,
-                  "event": 1, "obligation": 1}
+                  "event": 1, "obligation": 1, "osv_id": SWEEP_ADVISORY}
         url = "/" + template % {k: values[k] for k in params}
         for method in ("get", "post"):
             response = getattr(client, method)(url)
