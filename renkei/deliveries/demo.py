@@ -234,8 +234,14 @@ def build_demo_deliveries(organization: Any) -> list[Delivery]:
         trust.add_trusted(actor, organization, ca_pem, f"{tokai.name} コード署名CA", supplier=tokai)
     archive = b"PK\x03\x04" + "生産管理システム 3.2.0 リリース".encode() + bytes(range(256)) * 256
     contact_user = User.objects.filter(username="tokai").first()
+    # The supplier's contact registers and triages, as the graph demo's declarations do.
+    contact = (
+        Actor(user=contact_user, address=actor.address, label=contact_user.username)
+        if contact_user
+        else actor
+    )
     delivered = services.register_delivery(
-        Actor(user=contact_user) if contact_user else actor,
+        contact,
         organization,
         tokai,
         product=PRODUCT,
@@ -256,7 +262,7 @@ def build_demo_deliveries(organization: Any) -> list[Delivery]:
     lodash = Finding.objects.filter(delivery=delivered, component__name="lodash").first()
     if lodash is not None:
         services.triage(
-            Actor(user=contact_user) if contact_user else actor,
+            contact,
             lodash,
             state="not_affected",
             justification="code_not_reachable",

@@ -223,7 +223,7 @@ def test_a_zip_corrupt_in_its_second_member_rolls_everything_back(tmp_path):
         zf.writestr("GHSA-0002.json", second)
     raw = bytearray(archive.read_bytes())
     at = raw.rindex(second)  # stored uncompressed: flip bytes of the second member's data
-    raw[at + 10 : at + 14] = b"XXXX"
+    raw[at + 10 : at + 14] = b"\xde\xad\xbe\xef"
     archive.write_bytes(bytes(raw))
     with pytest.raises(OsvImportError, match=r"npm.zip!/GHSA-0002.json"):
         import_osv(archive)

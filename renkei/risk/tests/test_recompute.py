@@ -54,8 +54,8 @@ def test_recompute_query_count_does_not_grow_with_suppliers(world):
     # 10 + 2 remediation loaders (overdue actions, remediated × answers) + 2 for contract clauses
     # + 3 for the subcontracting graph of inherited risk (subcontracts edges, their nodes, the
     # registry's subcontractors with their stored ratings: renkei.graph.inherited.load) + 1 for the
-    # suppliers' recent incidents.
-    assert len(few) == len(many) <= 18, [q["sql"][:80] for q in many]
+    # suppliers' recent incidents + 1 for their latest deliveries (renkei.deliveries.risk).
+    assert len(few) == len(many) <= 19, [q["sql"][:80] for q in many]
 
 
 def test_an_approved_assessment_lowers_likelihood(world, django_capture_on_commit_callbacks):
@@ -107,8 +107,8 @@ def test_several_changes_in_one_transaction_recompute_once(world, django_capture
     # and the savepoint pair; + 2 remediation loaders, + 2 for contract clauses; + 1 asking
     # whether these suppliers take part in subcontracting (inherited risk: they do not, so the
     # subcontracting graph is not read; renkei.graph.tests.test_inherited pins the case they do);
-    # + 1 for the suppliers' recent incidents.
-    assert len(queries) <= 17
+    # + 1 for the suppliers' recent incidents; + 1 for their latest deliveries.
+    assert len(queries) <= 18
 
 
 def test_nightly_job_is_registered_and_recomputes_everyone(world):
