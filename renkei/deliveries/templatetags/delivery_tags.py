@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django import template
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.utils.translation import pgettext_lazy
 
 from renkei.deliveries.models import Severity, SignatureStatus, VexState
 from renkei.deliveries.presenters import element_label, problem_label
@@ -39,3 +41,19 @@ def ntia_label(value: str) -> str:
 @register.filter
 def problem(value: str) -> str:
     return problem_label(value) if value else ""
+
+
+IMPORT_COUNTS = {
+    "added": pgettext_lazy("osv import", "added"),
+    "changed": pgettext_lazy("osv import", "changed"),
+    "unchanged": pgettext_lazy("osv import", "unchanged"),
+    "withdrawn": pgettext_lazy("osv import", "withdrawn"),
+    "rejected": pgettext_lazy("osv import", "rejected"),
+}
+
+
+@register.filter
+def import_counts(counts: dict) -> str:
+    """An OSV import's counts in the reader's language: "追加 6 · 変更 0 · …"."""
+    items = (counts or {}).items()
+    return " · ".join(f"{IMPORT_COUNTS.get(key, key)} {intcomma(value)}" for key, value in items)

@@ -449,4 +449,7 @@ def test_advisory_status_page_per_source(world, client_for):
     assert 'data-source="PyPI"' in text and 'data-source="npm"' in text
     assert response.context["rows"][0]["total"] == 2 and response.context["rows"][1]["active"] == 1
     assert "renkei osv import PATH" in text and "/data/PyPI/all.zip" in text
+    assert "added 2 · withdrawn 1" in text
+    japanese = client_for(world.auditor).get(reverse("deliveries:advisories")).content.decode()
+    assert "追加 2 · 取り下げ 1" in japanese and "不正なレコード" in japanese
     assert client_for(world.supplier1).get(reverse("deliveries:advisories")).status_code == 403
