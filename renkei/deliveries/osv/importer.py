@@ -37,7 +37,7 @@ from renkei.deliveries.models import Advisory, AdvisoryPackage, OsvImport
 from renkei.deliveries.osv.ecosystems import Key
 from renkei.deliveries.osv.reader import Item, ReadError, default_source, iter_items
 from renkei.deliveries.osv.records import Record, RecordError, parse_timestamp, read_record
-from renkei.graph.io.bulk import copy_rows, insert_rows
+from renkei.graph.io.bulk import insert_rows, update_rows
 
 BATCH = 2000  # records written per round of bulk inserts
 IN_CHUNK = 900  # ids per IN (...) list: under SQLite's 999 parameters
@@ -110,41 +110,6 @@ def _sqlite_time(moment: datetime.datetime) -> str:
 def _chunks(values: list, size: int = IN_CHUNK) -> Iterable[list]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
-
-
-# PostgreSQL types of the updated columns, for the staging table of _update_advisories.
-_PG_TYPES = {
-    "DateTimeField": "timestamptz", "BooleanField": "boolean", "CharField": "text", "TextField": "text",
-    "JSONField": "jsonb", "FloatField": "double precision",
-}  # fmt: skip
-
-
-def _update_advisories(rows: list[tuple]) -> None:
-    """Set _ADVISORY_FIELDS of advisories; each row is (*values in that order, pk). bulk_update's
-    CASE WHEN per field is quadratic in the batch (5,000 changed records took minutes on SQLite):
-    PostgreSQL COPYs the rows into a temporary table and runs one UPDATE ... FROM; SQLite runs a
-    prepared UPDATE per row (in-process, microseconds each)."""
-    meta = Advisory._meta
-    table = connection.ops.quote_name(meta.db_table)
-    columns = [connection.ops.quote_name(meta.get_field(name).column) for name in _ADVISORY_FIELDS]
-    key = connection.ops.quote_name(meta.pk.column)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            types = [_PG_TYPES[meta.get_field(name).get_internal_type()] for name in _ADVISORY_FIELDS]
-            declared = ", ".join(f"{c} {t}" for c, t in zip(columns, types, strict=True))
-            cursor.execute(
-                f"CREATE TEMPORARY TABLE osv_import_update ({declared}, {key} bigint) ON COMMIT DROP"
-            )
-            copy_rows("osv_import_update", [*columns, key], rows)
-            assignments = ", ".join(f"{c} = u.{c}" for c in columns)
-            cursor.execute(
-                f"UPDATE {table} SET {assignments} FROM osv_import_update u "  # noqa: S608 - model names only
-                f"WHERE {table}.{key} = u.{key}"
-            )
-            cursor.execute("DROP TABLE osv_import_update")
-            return
-        assignments = ", ".join(f"{c} = %s" for c in columns)
-        cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {key} = %s", rows)  # noqa: S608
 
 
 class _Run:
@@ -297,7 +262,11 @@ class _Run:
         self._touch_stored(pks)
         for chunk in _chunks(pks):
             AdvisoryPackage.objects.filter(advisory_id__in=chunk).delete()
-        _update_advisories([(*self._advisory_row(record)[2:], pk) for pk, record in self.changed])
+        # bulk.update_rows: a COPY into a staging table + one UPDATE … FROM on PostgreSQL (bulk_update's
+        # CASE WHEN per field is quadratic in the batch), prepared UPDATEs on SQLite.
+        update_rows(
+            Advisory, _ADVISORY_FIELDS, [(*self._advisory_row(record)[2:], pk) for pk, record in self.changed]
+        )
         self._packages(self.changed)
         self.changed = []
 
